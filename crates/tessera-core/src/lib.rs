@@ -1,0 +1,41 @@
+//! # tessera-core
+//!
+//! The parts of Tessera that need no I/O: Simple JWT-compatible tokens and claims,
+//! settings with Simple JWT's names and defaults, pinned signing keys, and Django's
+//! password hash formats. No tokio, no sqlx, no axum: another framework can use this
+//! crate alone.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tessera_core::{KeySet, ManualClock, OsRandom, Settings, TokenKind, TokenService};
+//!
+//! let settings = Settings::default();
+//! let keys = KeySet::hmac(settings.algorithm, b"an-hmac-secret-of-at-least-32-bytes!").unwrap();
+//! let clock = ManualClock::at_secs(1_800_000_000);
+//! let tokens = TokenService::new(&settings, keys, Arc::new(clock.clone()), Arc::new(OsRandom));
+//!
+//! let refresh = tokens.for_user(TokenKind::Refresh, "42");
+//! let access = tokens.encode(&tokens.access_from_refresh(&refresh)).unwrap();
+//! let claims = tokens.validate(&access, Some(TokenKind::Access)).unwrap();
+//! assert_eq!(claims["user_id"], "42");
+//!
+//! clock.advance_secs(301);
+//! assert_eq!(tokens.validate(&access, None).unwrap_err().to_string(), "Token is expired");
+//! ```
+
+pub mod clock;
+pub mod error;
+pub mod json;
+pub mod keys;
+pub mod password;
+pub mod settings;
+pub mod token;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, OsRandom, Random, SystemClock};
+pub use error::{Error, Result};
+pub use keys::{Algorithm, KeySet};
+pub use password::PasswordHasher;
+pub use settings::{HasherKind, Secret, Settings};
+pub use token::{Claims, TokenKind, TokenService};
+pub use user::{ClaimsHook, FieldClaims, TokenUser, User};

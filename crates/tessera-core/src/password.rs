@@ -1,0 +1,391 @@
+//! Password hashes in Django's formats, so a Django `auth_user` table works as it is.
+//!
+//! * `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`: Django's default hasher.
+//! * `argon2$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<b64 salt>$<b64 hash>`: Django's
+//!   `Argon2PasswordHasher` (argon2-cffi's PHC string behind an `argon2` prefix).
+//! * A hash starting with `!` is Django's "unusable password": nothing matches it.
+//!
+//! New passwords get the configured hasher (Argon2id by default). A successful login
+//! with a hash of another algorithm or weaker parameters is reported by
+//! [`PasswordHasher::must_update`] so the caller can rehash, as Django does.
+//! Every function here is CPU-heavy by design: call it on a blocking pool.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+
+use argon2::{Argon2, Params, Version};
+use aws_lc_rs::pbkdf2;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use subtle::ConstantTimeEq;
+
+use crate::clock::Random;
+use crate::error::{Error, Result};
+use crate::settings::{HasherKind, Settings};
+
+/// Longest password accepted for hashing (bytes). Checked before any hashing, so a
+/// megabyte "password" costs nothing.
+pub const MAX_PASSWORD_LEN: usize = 4096;
+
+/// Hashes and verifies passwords with one configured policy.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    kind: HasherKind,
+    argon2_m: u32,
+    argon2_t: u32,
+    argon2_p: u32,
+    pbkdf2_iterations: u32,
+    random: Arc<dyn Random>,
+    dummy: Arc<OnceLock<String>>,
+}
+
+/// What a stored hash is, parsed.
+enum Parsed<'a> {
+    Pbkdf2 {
+        iterations: u32,
+        salt: &'a str,
+        hash: Vec<u8>,
+    },
+    Argon2 {
+        variant: argon2::Algorithm,
+        version: Version,
+        m: u32,
+        t: u32,
+        p: u32,
+        salt: Vec<u8>,
+        hash: Vec<u8>,
+    },
+}
+
+impl PasswordHasher {
+    /// The policy of `settings` (`PASSWORD_HASHER`, `ARGON2_*`, `PBKDF2_ITERATIONS`).
+    pub fn new(settings: &Settings, random: Arc<dyn Random>) -> Self {
+        PasswordHasher {
+            kind: settings.password_hasher,
+            argon2_m: settings.argon2_memory_kib,
+            argon2_t: settings.argon2_iterations,
+            argon2_p: settings.argon2_parallelism,
+            pbkdf2_iterations: settings.pbkdf2_iterations,
+            random,
+            dummy: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Hashes `password` with the configured hasher and a fresh salt.
+    pub fn hash(&self, password: &str) -> Result<String> {
+        if password.len() > MAX_PASSWORD_LEN {
+            return Err(Error::PasswordHash("password too long".into()));
+        }
+        let salt = self.salt();
+        match self.kind {
+            HasherKind::Pbkdf2Sha256 => {
+                let iterations = self.pbkdf2_iterations;
+                let hash = pbkdf2_sha256(password, &salt, iterations)?;
+                Ok(format!(
+                    "pbkdf2_sha256${iterations}${salt}${}",
+                    STANDARD.encode(hash)
+                ))
+            }
+            HasherKind::Argon2 => {
+                let (m, t, p) = (self.argon2_m, self.argon2_t, self.argon2_p);
+                let hash = argon2_hash(
+                    argon2::Algorithm::Argon2id,
+                    Version::V0x13,
+                    (m, t, p),
+                    password.as_bytes(),
+                    salt.as_bytes(),
+                    32,
+                )?;
+                Ok(format!(
+                    "argon2$argon2id$v=19$m={m},t={t},p={p}${}${}",
+                    STANDARD_NO_PAD.encode(salt.as_bytes()),
+                    STANDARD_NO_PAD.encode(hash)
+                ))
+            }
+        }
+    }
+
+    /// True when `password` matches `encoded`. Unknown formats, unusable (`!…`) hashes
+    /// and over-long passwords never match. The final comparison is constant-time.
+    pub fn verify(&self, password: &str, encoded: &str) -> bool {
+        if password.len() > MAX_PASSWORD_LEN {
+            return false;
+        }
+        let Ok(parsed) = parse(encoded) else {
+            return false;
+        };
+        let computed = match &parsed {
+            Parsed::Pbkdf2 {
+                iterations, salt, ..
+            } => pbkdf2_sha256(password, salt, *iterations),
+            Parsed::Argon2 {
+                variant,
+                version,
+                m,
+                t,
+                p,
+                salt,
+                hash,
+            } => argon2_hash(*variant, *version, (*m, *t, *p), password.as_bytes(), salt, hash.len()),
+        };
+        let expected = match &parsed {
+            Parsed::Pbkdf2 { hash, .. } | Parsed::Argon2 { hash, .. } => hash,
+        };
+        match computed {
+            Ok(c) => c.len() == expected.len() && bool::from(c.ct_eq(expected)),
+            Err(_) => false,
+        }
+    }
+
+    /// Spends the same work as verifying a real user's password, against a hash nobody
+    /// knows the password of. Used for unknown usernames, so that a login's timing does
+    /// not reveal whether the account exists.
+    pub fn verify_dummy(&self, password: &str) {
+        let dummy = self.dummy.get_or_init(|| {
+            let mut secret = [0u8; 24];
+            self.random.fill(&mut secret);
+            self.hash(&crate::clock::hex(&secret)).unwrap_or_default()
+        });
+        let _ = self.verify(password, dummy);
+    }
+
+    /// True when `encoded` should be replaced by a fresh hash after a successful login:
+    /// another algorithm than the configured one, or weaker parameters.
+    pub fn must_update(&self, encoded: &str) -> bool {
+        match (parse(encoded), self.kind) {
+            (Ok(Parsed::Pbkdf2 { iterations, .. }), HasherKind::Pbkdf2Sha256) => {
+                iterations < self.pbkdf2_iterations
+            }
+            (Ok(Parsed::Argon2 { variant, version, m, t, p, .. }), HasherKind::Argon2) => {
+                variant != argon2::Algorithm::Argon2id
+                    || version != Version::V0x13
+                    || m < self.argon2_m
+                    || t < self.argon2_t
+                    || p < self.argon2_p
+            }
+            (Ok(_), _) => true,
+            (Err(_), _) => false,
+        }
+    }
+
+    /// Django's salt: 22 characters from `[a-zA-Z0-9]` (about 131 bits).
+    fn salt(&self) -> String {
+        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let mut out = String::with_capacity(22);
+        while out.len() < 22 {
+            let mut buf = [0u8; 32];
+            self.random.fill(&mut buf);
+            for b in buf {
+                // 248 = 4 * 62: rejection sampling keeps the distribution uniform.
+                if b < 248 && out.len() < 22 {
+                    out.push(char::from(CHARS[usize::from(b % 62)]));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Checks that `encoded` is a hash Tessera can verify (for imports and `createuser`).
+pub fn is_known_format(encoded: &str) -> bool {
+    parse(encoded).is_ok()
+}
+
+fn parse(encoded: &str) -> Result<Parsed<'_>> {
+    let bad = |why: &str| Error::PasswordHash(why.to_owned());
+    if encoded.starts_with('!') {
+        return Err(bad("unusable password"));
+    }
+    if let Some(rest) = encoded.strip_prefix("pbkdf2_sha256$") {
+        let mut parts = rest.split('$');
+        let (Some(it), Some(salt), Some(hash), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("pbkdf2_sha256 needs iterations$salt$hash"));
+        };
+        let iterations: u32 = it.parse().map_err(|_| bad("bad iteration count"))?;
+        if iterations == 0 || salt.is_empty() || salt.contains('$') {
+            return Err(bad("bad pbkdf2 parameters"));
+        }
+        let hash = STANDARD.decode(hash).map_err(|_| bad("bad base64 hash"))?;
+        if hash.is_empty() {
+            return Err(bad("empty hash"));
+        }
+        return Ok(Parsed::Pbkdf2 {
+            iterations,
+            salt,
+            hash,
+        });
+    }
+    if let Some(rest) = encoded.strip_prefix("argon2$") {
+        // argon2id$v=19$m=102400,t=2,p=8$salt$hash  (v= is absent in very old hashes)
+        let parts: Vec<&str> = rest.split('$').collect();
+        let (variant, version, params, salt, hash) = match parts.as_slice() {
+            [v, ver, params, salt, hash] => (*v, Some(*ver), *params, *salt, *hash),
+            [v, params, salt, hash] => (*v, None, *params, *salt, *hash),
+            _ => return Err(bad("argon2 hash has the wrong number of fields")),
+        };
+        let variant = match variant {
+            "argon2id" => argon2::Algorithm::Argon2id,
+            "argon2i" => argon2::Algorithm::Argon2i,
+            "argon2d" => argon2::Algorithm::Argon2d,
+            _ => return Err(bad("unknown argon2 variant")),
+        };
+        let version = match version {
+            None | Some("v=16") => Version::V0x10,
+            Some("v=19") => Version::V0x13,
+            Some(_) => return Err(bad("unknown argon2 version")),
+        };
+        let (mut m, mut t, mut p) = (None, None, None);
+        for kv in params.split(',') {
+            let (k, v) = kv.split_once('=').ok_or_else(|| bad("bad argon2 parameter"))?;
+            let v: u32 = v.parse().map_err(|_| bad("bad argon2 parameter"))?;
+            match k {
+                "m" => m = Some(v),
+                "t" => t = Some(v),
+                "p" => p = Some(v),
+                _ => return Err(bad("unknown argon2 parameter")),
+            }
+        }
+        let (Some(m), Some(t), Some(p)) = (m, t, p) else {
+            return Err(bad("argon2 parameters m, t, p required"));
+        };
+        // Refuse absurd costs from a tampered table: 4 GiB, 64 passes, 64 lanes.
+        if m > 4 * 1024 * 1024 || t > 64 || p > 64 {
+            return Err(bad("argon2 parameters out of range"));
+        }
+        let salt = STANDARD_NO_PAD
+            .decode(salt.trim_end_matches('='))
+            .map_err(|_| bad("bad base64 salt"))?;
+        let hash = STANDARD_NO_PAD
+            .decode(hash.trim_end_matches('='))
+            .map_err(|_| bad("bad base64 hash"))?;
+        if hash.len() < 4 {
+            return Err(bad("argon2 hash too short"));
+        }
+        return Ok(Parsed::Argon2 {
+            variant,
+            version,
+            m,
+            t,
+            p,
+            salt,
+            hash,
+        });
+    }
+    Err(bad("unknown hasher (supported: pbkdf2_sha256, argon2)"))
+}
+
+fn pbkdf2_sha256(password: &str, salt: &str, iterations: u32) -> Result<Vec<u8>> {
+    let iterations = NonZeroU32::new(iterations)
+        .ok_or_else(|| Error::PasswordHash("zero iterations".into()))?;
+    let mut out = vec![0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt.as_bytes(),
+        password.as_bytes(),
+        &mut out,
+    );
+    Ok(out)
+}
+
+fn argon2_hash(
+    variant: argon2::Algorithm,
+    version: Version,
+    (m, t, p): (u32, u32, u32),
+    password: &[u8],
+    salt: &[u8],
+    out_len: usize,
+) -> Result<Vec<u8>> {
+    let err = |e: argon2::Error| Error::PasswordHash(e.to_string());
+    let params = Params::new(m, t, p, Some(out_len)).map_err(err)?;
+    let mut out = vec![0u8; out_len];
+    Argon2::new(variant, version, params)
+        .hash_password_into(password, salt, &mut out)
+        .map_err(err)?;
+    Ok(out)
+}
+
+/// Simple JWT's `CHECK_REVOKE_TOKEN` value: the upper-case hex MD5 of the stored password
+/// hash string. Not a security primitive here (the hash is already secret-derived); kept
+/// because tokens minted by a Django deployment carry exactly this value.
+pub fn revoke_digest(password_hash: &str) -> String {
+    use md5::Digest as _;
+    let digest = md5::Md5::digest(password_hash.as_bytes());
+    crate::clock::hex(&digest).to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OsRandom;
+
+    fn hasher(kind: HasherKind) -> PasswordHasher {
+        let mut s = Settings::default();
+        s.password_hasher = kind;
+        s.pbkdf2_iterations = 100_000;
+        PasswordHasher::new(&s, Arc::new(OsRandom))
+    }
+
+    #[test]
+    fn verifies_django_pbkdf2() {
+        // Django 5.2: make_password("alice-pass", "abcdefghijklmnopqrstuv", "pbkdf2_sha256")
+        // with 1000 iterations (computed independently with Python's hashlib).
+        let h = hasher(HasherKind::Argon2);
+        let encoded = "pbkdf2_sha256$1000$abcdefghijklmnopqrstuv$CAEK2n4ta1WGG438Et/leuUZWrPY04RvxWawHsMGwLk=";
+        assert!(h.verify("alice-pass", encoded));
+        assert!(!h.verify("alice-pasS", encoded));
+        assert!(h.must_update(encoded));
+    }
+
+    #[test]
+    fn verifies_django_argon2() {
+        // argon2-cffi: PasswordHasher(time_cost=2, memory_cost=102400, parallelism=8)
+        //   .hash("alice-pass", salt=b"abcdefghijklmnopqrstuv"), with Django's prefix.
+        let h = hasher(HasherKind::Argon2);
+        let encoded = "argon2$argon2id$v=19$m=102400,t=2,p=8$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dg$k71/0VBnUxJnIMS/aGDyLUu8IwB79GQopn4yoiUfa/o";
+        assert!(h.verify("alice-pass", encoded));
+        assert!(!h.verify("bob-pass", encoded));
+        assert!(!h.must_update(encoded));
+    }
+
+    #[test]
+    fn round_trips_and_upgrades() {
+        for kind in [HasherKind::Argon2, HasherKind::Pbkdf2Sha256] {
+            let h = hasher(kind);
+            let e = h.hash("correct horse").unwrap();
+            assert!(h.verify("correct horse", &e), "{e}");
+            assert!(!h.verify("wrong horse", &e));
+            assert!(!h.must_update(&e));
+            assert!(is_known_format(&e));
+        }
+        let a = hasher(HasherKind::Argon2).hash("x").unwrap();
+        assert!(a.starts_with("argon2$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert!(hasher(HasherKind::Pbkdf2Sha256).must_update(&a));
+    }
+
+    #[test]
+    fn garbage_and_unusable_never_match() {
+        let h = hasher(HasherKind::Argon2);
+        for e in [
+            "",
+            "!unusable",
+            "md5$x$y",
+            "pbkdf2_sha256$0$s$aGFzaA==",
+            "pbkdf2_sha256$x",
+            "argon2$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+            "argon2$argon2id$v=19$m=x$c2FsdA$aGFzaA",
+        ] {
+            assert!(!h.verify("", e), "{e}");
+            assert!(!h.verify("x", e), "{e}");
+        }
+        assert!(!h.verify(&"x".repeat(MAX_PASSWORD_LEN + 1), "pbkdf2_sha256$1$s$aGFzaA=="));
+        h.verify_dummy("anything");
+    }
+
+    #[test]
+    fn revoke_digest_is_upper_md5() {
+        assert_eq!(revoke_digest(""), "D41D8CD98F00B204E9800998ECF8427E");
+    }
+}

@@ -1,0 +1,653 @@
+//! Settings: Simple JWT's names and defaults, one typed struct, validated once.
+//!
+//! A Django team moving to Tessera copies its `SIMPLE_JWT` dict key for key. Settings that
+//! name Python classes (`TOKEN_OBTAIN_SERIALIZER`, `JSON_ENCODER`, …) are accepted and
+//! documented as having Rust equivalents (hooks) instead; they do nothing by themselves.
+//! Unknown keys are refused with a message that names them, because a misspelt
+//! `ACCES_TOKEN_LIFETIME` silently ignored is a security bug waiting to happen.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::keys::Algorithm;
+use crate::token::TokenKind;
+
+/// Longest lifetime or leeway accepted (100 years): keeps `now + lifetime` far from overflow.
+const MAX_DURATION_SECS: i64 = 100 * 366 * 86_400;
+
+/// Keys Simple JWT removed; it raises at start-up for them and so do we.
+const REMOVED_KEYS: [&str; 4] = [
+    "AUTH_HEADER_TYPE",
+    "AUTH_TOKEN_CLASS",
+    "SECRET_KEY",
+    "TOKEN_BACKEND_CLASS",
+];
+
+/// A secret string (HMAC key or private key) whose `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself. Callers must not log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// True when no secret was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("Secret(<empty>)")
+        } else {
+            f.write_str("Secret(<redacted>)")
+        }
+    }
+}
+
+/// Which password hasher new passwords get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum HasherKind {
+    /// Argon2id (the default; OWASP's first choice).
+    #[serde(rename = "argon2")]
+    Argon2,
+    /// PBKDF2-HMAC-SHA256, Django's own default.
+    #[serde(rename = "pbkdf2_sha256")]
+    Pbkdf2Sha256,
+}
+
+/// All settings. Field docs give the setting name as written in `tessera.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `ACCESS_TOKEN_LIFETIME` (5 minutes): `exp - iat` of access tokens.
+    #[serde(rename = "ACCESS_TOKEN_LIFETIME", deserialize_with = "duration")]
+    pub access_token_lifetime: i64,
+    /// `REFRESH_TOKEN_LIFETIME` (1 day).
+    #[serde(rename = "REFRESH_TOKEN_LIFETIME", deserialize_with = "duration")]
+    pub refresh_token_lifetime: i64,
+    /// `ROTATE_REFRESH_TOKENS` (false): refresh also returns a new refresh token.
+    #[serde(rename = "ROTATE_REFRESH_TOKENS")]
+    pub rotate_refresh_tokens: bool,
+    /// `BLACKLIST_AFTER_ROTATION` (false): rotation blacklists the presented token, and
+    /// verify consults the blacklist.
+    #[serde(rename = "BLACKLIST_AFTER_ROTATION")]
+    pub blacklist_after_rotation: bool,
+    /// `UPDATE_LAST_LOGIN` (false): obtain views write `last_login`.
+    #[serde(rename = "UPDATE_LAST_LOGIN")]
+    pub update_last_login: bool,
+    /// `ALGORITHM` ("HS256").
+    #[serde(rename = "ALGORITHM")]
+    pub algorithm: Algorithm,
+    /// `SIGNING_KEY`: the HMAC secret. Empty means "let the server generate one".
+    #[serde(rename = "SIGNING_KEY")]
+    pub signing_key: Secret,
+    /// `VERIFYING_KEY` (""): ignored for HMAC algorithms, as in Simple JWT.
+    #[serde(rename = "VERIFYING_KEY")]
+    pub verifying_key: String,
+    /// `AUDIENCE` (none): written as `aud` and required on decode. A string or a list.
+    #[serde(rename = "AUDIENCE", deserialize_with = "opt_string_or_list")]
+    pub audience: Option<Vec<String>>,
+    /// `ISSUER` (none): written as `iss` and required on decode.
+    #[serde(rename = "ISSUER", deserialize_with = "opt_string")]
+    pub issuer: Option<String>,
+    /// `JSON_ENCODER`: a Python class in Simple JWT; accepted and ignored (claims here
+    /// are JSON values already).
+    #[serde(rename = "JSON_ENCODER")]
+    pub json_encoder: Option<String>,
+    /// `JWK_URL` (none): as in Simple JWT, used only with asymmetric algorithms.
+    #[serde(rename = "JWK_URL", deserialize_with = "opt_string")]
+    pub jwk_url: Option<String>,
+    /// `LEEWAY` (0): clock-skew allowance in seconds for `exp`, `nbf` and `iat`.
+    #[serde(rename = "LEEWAY", deserialize_with = "duration")]
+    pub leeway: i64,
+    /// `AUTH_HEADER_TYPES` (["Bearer"]): accepted scheme words, case-sensitive.
+    #[serde(rename = "AUTH_HEADER_TYPES", deserialize_with = "string_or_list")]
+    pub auth_header_types: Vec<String>,
+    /// `AUTH_HEADER_NAME` ("HTTP_AUTHORIZATION"): the header read, in Django's META form.
+    #[serde(rename = "AUTH_HEADER_NAME")]
+    pub auth_header_name: String,
+    /// `USER_ID_FIELD` ("id"): the user field put into tokens: `id` or `username`.
+    #[serde(rename = "USER_ID_FIELD")]
+    pub user_id_field: String,
+    /// `USER_ID_CLAIM` ("user_id").
+    #[serde(rename = "USER_ID_CLAIM")]
+    pub user_id_claim: String,
+    /// `USER_AUTHENTICATION_RULE`: a Python callable in Simple JWT; accepted and ignored.
+    /// The rule applied is the default one (user exists and, with
+    /// `CHECK_USER_IS_ACTIVE`, is active).
+    #[serde(rename = "USER_AUTHENTICATION_RULE")]
+    pub user_authentication_rule: Option<String>,
+    /// `AUTH_TOKEN_CLASSES` (["AccessToken"]): which token types authenticate requests.
+    /// Accepts `AccessToken`, `SlidingToken` or Simple JWT's dotted paths.
+    #[serde(rename = "AUTH_TOKEN_CLASSES", deserialize_with = "token_classes")]
+    pub auth_token_classes: Vec<TokenKind>,
+    /// `TOKEN_TYPE_CLAIM` ("token_type"); an empty string turns the type claim off.
+    #[serde(rename = "TOKEN_TYPE_CLAIM", deserialize_with = "opt_string")]
+    pub token_type_claim: Option<String>,
+    /// `TOKEN_USER_CLASS`: a Python class; accepted and ignored (see `TokenUser`).
+    #[serde(rename = "TOKEN_USER_CLASS")]
+    pub token_user_class: Option<String>,
+    /// `JTI_CLAIM` ("jti"); an empty string turns the id claim off.
+    #[serde(rename = "JTI_CLAIM", deserialize_with = "opt_string")]
+    pub jti_claim: Option<String>,
+    /// `SLIDING_TOKEN_REFRESH_EXP_CLAIM` ("refresh_exp").
+    #[serde(rename = "SLIDING_TOKEN_REFRESH_EXP_CLAIM")]
+    pub sliding_token_refresh_exp_claim: String,
+    /// `SLIDING_TOKEN_LIFETIME` (5 minutes).
+    #[serde(rename = "SLIDING_TOKEN_LIFETIME", deserialize_with = "duration")]
+    pub sliding_token_lifetime: i64,
+    /// `SLIDING_TOKEN_REFRESH_LIFETIME` (1 day).
+    #[serde(rename = "SLIDING_TOKEN_REFRESH_LIFETIME", deserialize_with = "duration")]
+    pub sliding_token_refresh_lifetime: i64,
+    /// `TOKEN_OBTAIN_SERIALIZER`: Python path; accepted and ignored (use a claims hook).
+    #[serde(rename = "TOKEN_OBTAIN_SERIALIZER")]
+    pub token_obtain_serializer: Option<String>,
+    /// `TOKEN_REFRESH_SERIALIZER`: accepted and ignored.
+    #[serde(rename = "TOKEN_REFRESH_SERIALIZER")]
+    pub token_refresh_serializer: Option<String>,
+    /// `TOKEN_VERIFY_SERIALIZER`: accepted and ignored.
+    #[serde(rename = "TOKEN_VERIFY_SERIALIZER")]
+    pub token_verify_serializer: Option<String>,
+    /// `TOKEN_BLACKLIST_SERIALIZER`: accepted and ignored.
+    #[serde(rename = "TOKEN_BLACKLIST_SERIALIZER")]
+    pub token_blacklist_serializer: Option<String>,
+    /// `SLIDING_TOKEN_OBTAIN_SERIALIZER`: accepted and ignored.
+    #[serde(rename = "SLIDING_TOKEN_OBTAIN_SERIALIZER")]
+    pub sliding_token_obtain_serializer: Option<String>,
+    /// `SLIDING_TOKEN_REFRESH_SERIALIZER`: accepted and ignored.
+    #[serde(rename = "SLIDING_TOKEN_REFRESH_SERIALIZER")]
+    pub sliding_token_refresh_serializer: Option<String>,
+    /// `CHECK_REVOKE_TOKEN` (false): put a digest of the password hash into tokens and
+    /// refuse them on protected routes once the password changed.
+    #[serde(rename = "CHECK_REVOKE_TOKEN")]
+    pub check_revoke_token: bool,
+    /// `REVOKE_TOKEN_CLAIM` ("hash_password").
+    #[serde(rename = "REVOKE_TOKEN_CLAIM")]
+    pub revoke_token_claim: String,
+    /// `CHECK_USER_IS_ACTIVE` (true).
+    #[serde(rename = "CHECK_USER_IS_ACTIVE")]
+    pub check_user_is_active: bool,
+    /// Tessera: `USER_CLAIM_FIELDS` ([]): user fields added as claims to the token pair
+    /// at obtain time, e.g. `["username", "email"]` (what the reference serializer adds).
+    #[serde(rename = "USER_CLAIM_FIELDS", deserialize_with = "string_or_list")]
+    pub user_claim_fields: Vec<String>,
+    /// Tessera: `PASSWORD_HASHER` ("argon2"): the hasher for new passwords; stored hashes
+    /// of the other kind still verify and are upgraded at the next login.
+    #[serde(rename = "PASSWORD_HASHER")]
+    pub password_hasher: HasherKind,
+    /// Tessera: `ARGON2_MEMORY_KIB` (19456 = 19 MiB, OWASP's minimum).
+    #[serde(rename = "ARGON2_MEMORY_KIB")]
+    pub argon2_memory_kib: u32,
+    /// Tessera: `ARGON2_ITERATIONS` (2).
+    #[serde(rename = "ARGON2_ITERATIONS")]
+    pub argon2_iterations: u32,
+    /// Tessera: `ARGON2_PARALLELISM` (1).
+    #[serde(rename = "ARGON2_PARALLELISM")]
+    pub argon2_parallelism: u32,
+    /// Tessera: `PBKDF2_ITERATIONS` (1000000, Django 5.2's count).
+    #[serde(rename = "PBKDF2_ITERATIONS")]
+    pub pbkdf2_iterations: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            access_token_lifetime: 5 * 60,
+            refresh_token_lifetime: 86_400,
+            rotate_refresh_tokens: false,
+            blacklist_after_rotation: false,
+            update_last_login: false,
+            algorithm: Algorithm::HS256,
+            signing_key: Secret::default(),
+            verifying_key: String::new(),
+            audience: None,
+            issuer: None,
+            json_encoder: None,
+            jwk_url: None,
+            leeway: 0,
+            auth_header_types: vec!["Bearer".to_owned()],
+            auth_header_name: "HTTP_AUTHORIZATION".to_owned(),
+            user_id_field: "id".to_owned(),
+            user_id_claim: "user_id".to_owned(),
+            user_authentication_rule: None,
+            auth_token_classes: vec![TokenKind::Access],
+            token_type_claim: Some("token_type".to_owned()),
+            token_user_class: None,
+            jti_claim: Some("jti".to_owned()),
+            sliding_token_refresh_exp_claim: "refresh_exp".to_owned(),
+            sliding_token_lifetime: 5 * 60,
+            sliding_token_refresh_lifetime: 86_400,
+            token_obtain_serializer: None,
+            token_refresh_serializer: None,
+            token_verify_serializer: None,
+            token_blacklist_serializer: None,
+            sliding_token_obtain_serializer: None,
+            sliding_token_refresh_serializer: None,
+            check_revoke_token: false,
+            revoke_token_claim: "hash_password".to_owned(),
+            check_user_is_active: true,
+            user_claim_fields: Vec::new(),
+            password_hasher: HasherKind::Argon2,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            pbkdf2_iterations: 1_000_000,
+        }
+    }
+}
+
+/// Every setting name this struct knows, for callers that split a configuration
+/// between several consumers (the server adds its own keys).
+pub const SETTING_NAMES: &[&str] = &[
+    "ACCESS_TOKEN_LIFETIME",
+    "REFRESH_TOKEN_LIFETIME",
+    "ROTATE_REFRESH_TOKENS",
+    "BLACKLIST_AFTER_ROTATION",
+    "UPDATE_LAST_LOGIN",
+    "ALGORITHM",
+    "SIGNING_KEY",
+    "VERIFYING_KEY",
+    "AUDIENCE",
+    "ISSUER",
+    "JSON_ENCODER",
+    "JWK_URL",
+    "LEEWAY",
+    "AUTH_HEADER_TYPES",
+    "AUTH_HEADER_NAME",
+    "USER_ID_FIELD",
+    "USER_ID_CLAIM",
+    "USER_AUTHENTICATION_RULE",
+    "AUTH_TOKEN_CLASSES",
+    "TOKEN_TYPE_CLAIM",
+    "TOKEN_USER_CLASS",
+    "JTI_CLAIM",
+    "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
+    "SLIDING_TOKEN_LIFETIME",
+    "SLIDING_TOKEN_REFRESH_LIFETIME",
+    "TOKEN_OBTAIN_SERIALIZER",
+    "TOKEN_REFRESH_SERIALIZER",
+    "TOKEN_VERIFY_SERIALIZER",
+    "TOKEN_BLACKLIST_SERIALIZER",
+    "SLIDING_TOKEN_OBTAIN_SERIALIZER",
+    "SLIDING_TOKEN_REFRESH_SERIALIZER",
+    "CHECK_REVOKE_TOKEN",
+    "REVOKE_TOKEN_CLAIM",
+    "CHECK_USER_IS_ACTIVE",
+    "USER_CLAIM_FIELDS",
+    "PASSWORD_HASHER",
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_ITERATIONS",
+    "ARGON2_PARALLELISM",
+    "PBKDF2_ITERATIONS",
+];
+
+/// User fields that `USER_CLAIM_FIELDS` may name.
+pub const USER_CLAIM_FIELD_NAMES: &[&str] = &[
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "is_staff",
+    "is_superuser",
+];
+
+impl Settings {
+    /// Builds settings from a JSON object of `NAME: value` pairs over the defaults,
+    /// refusing removed and unknown keys, then [validates](Settings::validate) them.
+    ///
+    /// ```
+    /// use tessera_core::Settings;
+    /// let s = Settings::from_json(serde_json::json!({
+    ///     "ACCESS_TOKEN_LIFETIME": "15m",
+    ///     "AUTH_HEADER_TYPES": ["JWT", "Bearer"],
+    /// })).unwrap();
+    /// assert_eq!(s.access_token_lifetime, 900);
+    /// assert!(Settings::from_json(serde_json::json!({"ACCES_TOKEN_LIFETIME": 1})).is_err());
+    /// ```
+    pub fn from_json(value: Value) -> Result<Self> {
+        let Value::Object(map) = value else {
+            return Err(Error::config("settings", "expected a table of NAME = value"));
+        };
+        Self::check_keys(&map)?;
+        let settings: Settings = match serde_json::from_value(Value::Object(map.clone())) {
+            Ok(s) => s,
+            Err(e) => return Err(blame(&map, &e.to_string())),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses Simple JWT's removed keys (with its message) and keys nobody knows.
+    fn check_keys(map: &Map<String, Value>) -> Result<()> {
+        for key in map.keys() {
+            if REMOVED_KEYS.contains(&key.as_str()) {
+                return Err(Error::config(
+                    key,
+                    format!(
+                        "The '{key}' setting has been removed. Please refer to \
+                         'https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html' \
+                         for available settings."
+                    ),
+                ));
+            }
+        }
+        let unknown: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !SETTING_NAMES.contains(k))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::config(
+                &unknown.join(", "),
+                "unknown setting (check the spelling; see tessera.example.toml for every key)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks values that types alone cannot: ranges, known names, key strength.
+    pub fn validate(&self) -> Result<()> {
+        for (key, v) in [
+            ("ACCESS_TOKEN_LIFETIME", self.access_token_lifetime),
+            ("REFRESH_TOKEN_LIFETIME", self.refresh_token_lifetime),
+            ("SLIDING_TOKEN_LIFETIME", self.sliding_token_lifetime),
+            ("SLIDING_TOKEN_REFRESH_LIFETIME", self.sliding_token_refresh_lifetime),
+        ] {
+            if v <= 0 {
+                return Err(Error::config(key, "must be a positive duration"));
+            }
+        }
+        if self.leeway > 86_400 {
+            return Err(Error::config("LEEWAY", "must be at most one day"));
+        }
+        if !self.algorithm.is_hmac() {
+            return Err(Error::config(
+                "ALGORITHM",
+                format!(
+                    "{} is not supported yet: this version signs with HS256, HS384 or HS512",
+                    self.algorithm.name()
+                ),
+            ));
+        }
+        if !self.signing_key.is_empty() && self.signing_key.expose().len() < 32 {
+            return Err(Error::config(
+                "SIGNING_KEY",
+                format!(
+                    "an HMAC key must be at least 32 bytes long (this one has {}); \
+                     generate one with `openssl rand -base64 48`",
+                    self.signing_key.expose().len()
+                ),
+            ));
+        }
+        if self.auth_header_types.is_empty() {
+            return Err(Error::config("AUTH_HEADER_TYPES", "must name at least one scheme"));
+        }
+        for t in &self.auth_header_types {
+            if t.is_empty() || t.bytes().any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic())
+            {
+                return Err(Error::config(
+                    "AUTH_HEADER_TYPES",
+                    format!("{t:?} is not a valid scheme word"),
+                ));
+            }
+        }
+        self.auth_header()?;
+        if !matches!(self.user_id_field.as_str(), "id" | "username") {
+            return Err(Error::config(
+                "USER_ID_FIELD",
+                "must be \"id\" or \"username\" (a unique user field)",
+            ));
+        }
+        if self.user_id_claim.is_empty() {
+            return Err(Error::config("USER_ID_CLAIM", "must not be empty"));
+        }
+        if self.auth_token_classes.is_empty() {
+            return Err(Error::config("AUTH_TOKEN_CLASSES", "must name at least one class"));
+        }
+        for f in &self.user_claim_fields {
+            if !USER_CLAIM_FIELD_NAMES.contains(&f.as_str()) {
+                return Err(Error::config(
+                    "USER_CLAIM_FIELDS",
+                    format!(
+                        "unknown user field {f:?} (known: {})",
+                        USER_CLAIM_FIELD_NAMES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.argon2_memory_kib < 19_456 || self.argon2_iterations < 2 || self.argon2_parallelism < 1 {
+            return Err(Error::config(
+                "ARGON2_MEMORY_KIB",
+                "Argon2id needs at least 19456 KiB, 2 iterations and parallelism 1 (OWASP minimum)",
+            ));
+        }
+        if self.argon2_memory_kib > 4 * 1024 * 1024 || self.argon2_parallelism > 64 {
+            return Err(Error::config("ARGON2_MEMORY_KIB", "at most 4 GiB and parallelism 64"));
+        }
+        if self.pbkdf2_iterations < 100_000 {
+            return Err(Error::config(
+                "PBKDF2_ITERATIONS",
+                "must be at least 100000 for new passwords",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The HTTP header named by `AUTH_HEADER_NAME`, lower-cased: `HTTP_X_ACCESS_TOKEN`
+    /// reads `x-access-token`, as Django's `request.META` does.
+    pub fn auth_header(&self) -> Result<String> {
+        let Some(rest) = self.auth_header_name.strip_prefix("HTTP_") else {
+            return Err(Error::config(
+                "AUTH_HEADER_NAME",
+                "must look like HTTP_AUTHORIZATION (Django's META name of a header)",
+            ));
+        };
+        let name = rest.to_ascii_lowercase().replace('_', "-");
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::config("AUTH_HEADER_NAME", "is not a valid header name"));
+        }
+        Ok(name)
+    }
+}
+
+/// Finds which key made deserialization fail (serde's message does not always say) by
+/// trying each key alone; configuration is loaded once, so the cost does not matter.
+fn blame(map: &Map<String, Value>, fallback: &str) -> Error {
+    for (k, v) in map {
+        let mut one = Map::new();
+        one.insert(k.clone(), v.clone());
+        if let Err(e) = serde_json::from_value::<Settings>(Value::Object(one)) {
+            return Error::config(k, e.to_string());
+        }
+    }
+    Error::config("settings", fallback)
+}
+
+/// Parses a duration: whole seconds (`300`), or a string of number+unit pairs
+/// (`"90s"`, `"5m"`, `"1h30m"`, `"1d"`, `"2w"`, `"300"`).
+///
+/// ```
+/// assert_eq!(tessera_core::settings::parse_duration("1h30m"), Some(5400));
+/// assert_eq!(tessera_core::settings::parse_duration("5 minutes"), None);
+/// ```
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(n) = s.parse::<i64>() {
+        return (0..=MAX_DURATION_SECS).contains(&n).then_some(n);
+    }
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        let n: i64 = num.parse().ok()?;
+        num.clear();
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !num.is_empty() || total > MAX_DURATION_SECS {
+        return None;
+    }
+    Some(total)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::de::Error as _;
+    let v = Value::deserialize(d)?;
+    let parsed = match &v {
+        Value::Number(n) => n.as_i64().filter(|n| (0..=MAX_DURATION_SECS).contains(n)),
+        Value::String(s) => parse_duration(s),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        D::Error::custom(format!(
+            "expected a duration such as 300, \"5m\", \"12h\" or \"1d\", got {v}"
+        ))
+    })
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use serde::de::Error as _;
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(vec![s]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|i| match i {
+                Value::String(s) => Ok(s),
+                other => Err(D::Error::custom(format!("expected strings, got {other}"))),
+            })
+            .collect(),
+        other => Err(D::Error::custom(format!(
+            "expected a string or a list of strings, got {other}"
+        ))),
+    }
+}
+
+fn opt_string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v = string_or_list(d)?;
+    Ok(if v.is_empty() || v.iter().all(String::is_empty) {
+        None
+    } else {
+        Some(v)
+    })
+}
+
+fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    Ok(s.filter(|s| !s.is_empty()))
+}
+
+fn token_classes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TokenKind>, D::Error> {
+    use serde::de::Error as _;
+    string_or_list(d)?
+        .iter()
+        .map(|name| {
+            let short = name.rsplit('.').next().unwrap_or(name);
+            match short {
+                "AccessToken" => Ok(TokenKind::Access),
+                "SlidingToken" => Ok(TokenKind::Sliding),
+                _ => Err(D::Error::custom(format!(
+                    "unknown token class {name:?} (AccessToken or SlidingToken)"
+                ))),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_match_simple_jwt() {
+        let s = Settings::from_json(json!({})).unwrap();
+        assert_eq!(s.access_token_lifetime, 300);
+        assert_eq!(s.refresh_token_lifetime, 86_400);
+        assert_eq!(s.leeway, 0);
+        assert_eq!(s.auth_header_types, vec!["Bearer"]);
+        assert_eq!(s.auth_header().unwrap(), "authorization");
+        assert_eq!(s.auth_token_classes, vec![TokenKind::Access]);
+        assert_eq!(s.token_type_claim.as_deref(), Some("token_type"));
+        assert!(!s.rotate_refresh_tokens && !s.blacklist_after_rotation);
+    }
+
+    #[test]
+    fn refuses_unknown_and_removed_keys_by_name() {
+        let e = Settings::from_json(json!({"ACCES_TOKEN_LIFETIME": 5})).unwrap_err();
+        assert!(e.to_string().contains("ACCES_TOKEN_LIFETIME"), "{e}");
+        let e = Settings::from_json(json!({"SECRET_KEY": "x"})).unwrap_err();
+        assert!(e.to_string().contains("has been removed"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (k, v) in [
+            ("ACCESS_TOKEN_LIFETIME", json!("soon")),
+            ("ACCESS_TOKEN_LIFETIME", json!(-5)),
+            ("ALGORITHM", json!("none")),
+            ("SIGNING_KEY", json!("short")),
+            ("AUTH_HEADER_NAME", json!("Authorization")),
+            ("USER_ID_FIELD", json!("email")),
+            ("AUTH_TOKEN_CLASSES", json!(["RefreshToken"])),
+            ("ROTATE_REFRESH_TOKENS", json!("yes please")),
+        ] {
+            let e = Settings::from_json(json!({ k: v })).unwrap_err();
+            assert!(e.to_string().contains(k), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations_and_lists() {
+        let s = Settings::from_json(json!({
+            "ACCESS_TOKEN_LIFETIME": "1h30m",
+            "REFRESH_TOKEN_LIFETIME": 60,
+            "AUTH_HEADER_TYPES": "JWT",
+            "AUDIENCE": "svc",
+            "AUTH_TOKEN_CLASSES": ["rest_framework_simplejwt.tokens.AccessToken", "SlidingToken"],
+            "AUTH_HEADER_NAME": "HTTP_X_ACCESS_TOKEN",
+            "TOKEN_TYPE_CLAIM": "",
+        }))
+        .unwrap();
+        assert_eq!(s.access_token_lifetime, 5400);
+        assert_eq!(s.refresh_token_lifetime, 60);
+        assert_eq!(s.auth_header_types, vec!["JWT"]);
+        assert_eq!(s.audience, Some(vec!["svc".to_owned()]));
+        assert_eq!(s.auth_token_classes, vec![TokenKind::Access, TokenKind::Sliding]);
+        assert_eq!(s.auth_header().unwrap(), "x-access-token");
+        assert_eq!(s.token_type_claim, None);
+        assert_eq!(parse_duration("2w"), Some(1_209_600));
+        assert_eq!(parse_duration("1d"), Some(86_400));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let s = Settings::from_json(json!({"SIGNING_KEY": "a-very-secret-key-that-is-long-enough!!"}))
+            .unwrap();
+        assert!(!format!("{s:?}").contains("very-secret"));
+    }
+}

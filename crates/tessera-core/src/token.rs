@@ -1,0 +1,604 @@
+//! Minting and validating tokens with Simple JWT 5.5.1's exact layout and checks.
+//!
+//! Claims are kept in a JSON map that preserves insertion order, so a fresh token's
+//! payload reads `token_type, exp, iat, jti, user_id, …` exactly as Simple JWT writes it.
+//!
+//! Validation is split the way Simple JWT orders it, because the order decides which
+//! message a client sees: [`TokenService::decode`] is PyJWT's part (signature, `iat`,
+//! `nbf`, `exp`, `iss`, `aud`), then the caller may consult the blacklist, then
+//! [`TokenService::check`] is Simple JWT's own part (`exp` present, id, type).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use crate::clock::{Clock, Random, new_jti};
+use crate::error::{Error, Result};
+use crate::keys::KeySet;
+use crate::settings::Settings;
+
+/// The claims of a token, in insertion order.
+pub type Claims = Map<String, Value>;
+
+/// Longest token accepted, in bytes. Real tokens are a few hundred bytes; refusing
+/// larger ones before decoding bounds the work an attacker can ask for.
+pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The token types Simple JWT defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// Short-lived bearer credential.
+    Access,
+    /// Long-lived credential that mints access tokens.
+    Refresh,
+    /// A single token that both authenticates and refreshes itself.
+    Sliding,
+}
+
+impl TokenKind {
+    /// The `token_type` claim value.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+            TokenKind::Sliding => "sliding",
+        }
+    }
+
+    /// Simple JWT's class name, used in the `messages` of a 401.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            TokenKind::Access => "AccessToken",
+            TokenKind::Refresh => "RefreshToken",
+            TokenKind::Sliding => "SlidingToken",
+        }
+    }
+
+    /// Whether Simple JWT checks this type against the blacklist when validating.
+    pub fn is_blacklistable(self) -> bool {
+        matches!(self, TokenKind::Refresh | TokenKind::Sliding)
+    }
+}
+
+/// base64url without padding, as JWS uses.
+pub fn b64_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Strict base64url: no padding, no `+`/`/`, no whitespace, no stray trailing bits.
+fn b64_decode(segment: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Error::InvalidToken)
+}
+
+/// Mints and validates tokens for one configuration and one key set.
+#[derive(Debug, Clone)]
+pub struct TokenService {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    keys: KeySet,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    access_lifetime: i64,
+    refresh_lifetime: i64,
+    sliding_lifetime: i64,
+    sliding_refresh_lifetime: i64,
+    leeway: i64,
+    audience: Option<Vec<String>>,
+    issuer: Option<String>,
+    type_claim: Option<String>,
+    jti_claim: Option<String>,
+    refresh_exp_claim: String,
+    user_id_claim: String,
+}
+
+impl TokenService {
+    /// A service for `settings`, signing with `keys`, reading time from `clock`.
+    pub fn new(
+        settings: &Settings,
+        keys: KeySet,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Self {
+        TokenService {
+            inner: Arc::new(Inner {
+                keys,
+                clock,
+                random,
+                access_lifetime: settings.access_token_lifetime,
+                refresh_lifetime: settings.refresh_token_lifetime,
+                sliding_lifetime: settings.sliding_token_lifetime,
+                sliding_refresh_lifetime: settings.sliding_token_refresh_lifetime,
+                leeway: settings.leeway,
+                audience: settings.audience.clone(),
+                issuer: settings.issuer.clone(),
+                type_claim: settings.token_type_claim.clone(),
+                jti_claim: settings.jti_claim.clone(),
+                refresh_exp_claim: settings.sliding_token_refresh_exp_claim.clone(),
+                user_id_claim: settings.user_id_claim.clone(),
+            }),
+        }
+    }
+
+    /// The clock this service reads.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// The key set this service signs with.
+    pub fn keys(&self) -> &KeySet {
+        &self.inner.keys
+    }
+
+    /// The claim that holds the user id (`USER_ID_CLAIM`).
+    pub fn user_id_claim(&self) -> &str {
+        &self.inner.user_id_claim
+    }
+
+    /// The claim that holds the token id, if any (`JTI_CLAIM`).
+    pub fn jti_claim(&self) -> Option<&str> {
+        self.inner.jti_claim.as_deref()
+    }
+
+    /// The token id of `claims`, when it has a string one.
+    pub fn jti<'a>(&self, claims: &'a Claims) -> Option<&'a str> {
+        claims.get(self.inner.jti_claim.as_deref()?)?.as_str()
+    }
+
+    /// The lifetime of a fresh token of `kind`, in seconds.
+    pub fn lifetime(&self, kind: TokenKind) -> i64 {
+        match kind {
+            TokenKind::Access => self.inner.access_lifetime,
+            TokenKind::Refresh => self.inner.refresh_lifetime,
+            TokenKind::Sliding => self.inner.sliding_lifetime,
+        }
+    }
+
+    /// A fresh token's claims: `token_type, exp, iat, jti` (+ `refresh_exp` for sliding).
+    pub fn new_claims(&self, kind: TokenKind) -> Claims {
+        let now = self.inner.clock.now_secs();
+        let mut c = Claims::new();
+        if let Some(t) = &self.inner.type_claim {
+            c.insert(t.clone(), Value::from(kind.type_name()));
+        }
+        c.insert("exp".into(), Value::from(now.saturating_add(self.lifetime(kind))));
+        c.insert("iat".into(), Value::from(now));
+        if let Some(j) = &self.inner.jti_claim {
+            c.insert(j.clone(), Value::from(new_jti(self.inner.random.as_ref())));
+        }
+        if kind == TokenKind::Sliding {
+            c.insert(
+                self.inner.refresh_exp_claim.clone(),
+                Value::from(now.saturating_add(self.inner.sliding_refresh_lifetime)),
+            );
+        }
+        c
+    }
+
+    /// A fresh token of `kind` for the user whose id (as a string, Simple JWT 5.5.1) is
+    /// `user_id`.
+    pub fn for_user(&self, kind: TokenKind, user_id: &str) -> Claims {
+        let mut c = self.new_claims(kind);
+        c.insert(self.inner.user_id_claim.clone(), Value::from(user_id));
+        c
+    }
+
+    /// The access token a refresh token yields: fresh `token_type/exp/iat/jti`, then every
+    /// other claim of the refresh token in its order (Simple JWT's `no_copy_claims`).
+    pub fn access_from_refresh(&self, refresh: &Claims) -> Claims {
+        let mut access = self.new_claims(TokenKind::Access);
+        for (k, v) in refresh {
+            if !self.is_no_copy(k) {
+                access.insert(k.clone(), v.clone());
+            }
+        }
+        access
+    }
+
+    fn is_no_copy(&self, claim: &str) -> bool {
+        matches!(claim, "exp" | "iat" | "jti")
+            || self.inner.type_claim.as_deref() == Some(claim)
+            || self.inner.jti_claim.as_deref() == Some(claim)
+    }
+
+    /// Rotation: the same refresh payload with a new `jti`, `exp` and `iat`, in place.
+    pub fn rotate(&self, refresh: &mut Claims) {
+        let now = self.inner.clock.now_secs();
+        if let Some(j) = &self.inner.jti_claim {
+            refresh.insert(j.clone(), Value::from(new_jti(self.inner.random.as_ref())));
+        }
+        refresh.insert(
+            "exp".into(),
+            Value::from(now.saturating_add(self.inner.refresh_lifetime)),
+        );
+        refresh.insert("iat".into(), Value::from(now));
+    }
+
+    /// Sliding refresh: the same payload (same `jti`, same `refresh_exp`) with a new
+    /// `exp` and `iat`. The caller checks `refresh_exp` first ([`Self::check_refresh_exp`]).
+    pub fn slide(&self, sliding: &mut Claims) {
+        let now = self.inner.clock.now_secs();
+        sliding.insert(
+            "exp".into(),
+            Value::from(now.saturating_add(self.inner.sliding_lifetime)),
+        );
+        sliding.insert("iat".into(), Value::from(now));
+    }
+
+    /// Signs `claims` into a compact JWS, adding `aud`/`iss` when configured (they
+    /// overwrite any the claims hold, as Simple JWT's backend does).
+    pub fn encode(&self, claims: &Claims) -> Result<String> {
+        let payload = if self.inner.audience.is_some() || self.inner.issuer.is_some() {
+            let mut c = claims.clone();
+            if let Some(aud) = &self.inner.audience {
+                let v = match aud.as_slice() {
+                    [one] => Value::from(one.as_str()),
+                    many => Value::from(many.to_vec()),
+                };
+                c.insert("aud".into(), v);
+            }
+            if let Some(iss) = &self.inner.issuer {
+                c.insert("iss".into(), Value::from(iss.as_str()));
+            }
+            serde_json::to_vec(&c)
+        } else {
+            serde_json::to_vec(claims)
+        }
+        .map_err(|e| Error::Key(e.to_string()))?;
+        let keys = &self.inner.keys;
+        let mut out = String::with_capacity(keys.header_b64().len() + payload.len() * 4 / 3 + 90);
+        out.push_str(keys.header_b64());
+        out.push('.');
+        out.push_str(&b64_encode(&payload));
+        let sig = keys.sign(out.as_bytes())?;
+        out.push('.');
+        out.push_str(&sig);
+        Ok(out)
+    }
+
+    /// The PyJWT half of validation: structure, algorithm pin, signature, then the
+    /// registered claims (`iat`, `nbf`, `exp`, `iss`, `aud`, `sub`, `jti`) in PyJWT's
+    /// order. Errors are [`Error::InvalidToken`] or [`Error::ExpiredToken`].
+    pub fn decode(&self, raw: &str) -> Result<Claims> {
+        let claims = self.decode_signed(raw)?;
+        self.validate_registered(&claims)?;
+        Ok(claims)
+    }
+
+    /// Structure, header, algorithm pin and signature only; the payload as a JSON object.
+    /// Used by `tessera decode` to show a token whose claims fail validation.
+    pub fn decode_signed(&self, raw: &str) -> Result<Claims> {
+        let (header, payload, signature) = split_compact(raw)?;
+        let header_json = b64_decode(header)?;
+        let header_map = parse_object(&header_json)?;
+        let Some(Value::String(alg)) = header_map.get("alg") else {
+            return Err(Error::InvalidToken);
+        };
+        // RFC 7515 §4.1.11: we understand no critical extensions, so `crit` is fatal.
+        if header_map.contains_key("crit") {
+            return Err(Error::InvalidToken);
+        }
+        let signing_input_len = header.len() + 1 + payload.len();
+        let signing_input = raw.get(..signing_input_len).ok_or(Error::InvalidToken)?;
+        if !self
+            .inner
+            .keys
+            .verify_with(alg, signing_input.as_bytes(), signature)
+        {
+            return Err(Error::InvalidToken);
+        }
+        parse_object(&b64_decode(payload)?)
+    }
+
+    fn validate_registered(&self, c: &Claims) -> Result<()> {
+        let now = self.inner.clock.now_secs();
+        let leeway = self.inner.leeway;
+        if let Some(v) = c.get("iat") {
+            let iat = int_claim(v)?;
+            if iat > now.saturating_add(leeway) {
+                return Err(Error::InvalidToken);
+            }
+        }
+        if let Some(v) = c.get("nbf") {
+            if int_claim(v)? > now.saturating_add(leeway) {
+                return Err(Error::InvalidToken);
+            }
+        }
+        if let Some(v) = c.get("exp") {
+            if int_claim(v)? <= now.saturating_sub(leeway) {
+                return Err(Error::ExpiredToken);
+            }
+        }
+        if let Some(iss) = &self.inner.issuer {
+            match c.get("iss") {
+                Some(Value::String(s)) if s == iss => {}
+                _ => return Err(Error::InvalidToken),
+            }
+        }
+        if let Some(expected) = &self.inner.audience {
+            let ok = match c.get("aud") {
+                Some(Value::String(s)) => expected.contains(s),
+                Some(Value::Array(items)) => {
+                    let mut any = false;
+                    for i in items {
+                        let Value::String(s) = i else {
+                            return Err(Error::InvalidToken);
+                        };
+                        any |= expected.contains(s);
+                    }
+                    any
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(Error::InvalidToken);
+            }
+        }
+        for name in ["sub", "jti"] {
+            if let Some(v) = c.get(name) {
+                if !v.is_string() {
+                    return Err(Error::InvalidToken);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Simple JWT's own checks after decoding: `exp` present and not passed, an id, and
+    /// the expected type (`None` = any type, as `UntypedToken` for verify).
+    pub fn check(&self, c: &Claims, kind: Option<TokenKind>) -> Result<()> {
+        self.check_time_claim(c, "exp")?;
+        if let Some(j) = &self.inner.jti_claim {
+            match c.get(j) {
+                None => return Err(Error::NoId),
+                Some(Value::String(_)) => {}
+                Some(_) => return Err(Error::InvalidToken),
+            }
+        }
+        if let (Some(t), Some(kind)) = (&self.inner.type_claim, kind) {
+            match c.get(t) {
+                None => return Err(Error::NoType),
+                Some(Value::String(s)) if s == kind.type_name() => {}
+                Some(_) => return Err(Error::WrongType),
+            }
+        }
+        Ok(())
+    }
+
+    /// For sliding refresh: the `refresh_exp` claim must be present and in the future.
+    pub fn check_refresh_exp(&self, c: &Claims) -> Result<()> {
+        let name = self.inner.refresh_exp_claim.clone();
+        self.check_time_claim(c, &name)
+    }
+
+    fn check_time_claim(&self, c: &Claims, name: &str) -> Result<()> {
+        let v = c.get(name).ok_or_else(|| Error::MissingClaim(name.to_owned()))?;
+        let t = int_claim(v)?;
+        if t <= self.inner.clock.now_secs().saturating_sub(self.inner.leeway) {
+            return Err(Error::ClaimExpired(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Full validation of a token of `kind` without the blacklist: [`Self::decode`]
+    /// then [`Self::check`].
+    pub fn validate(&self, raw: &str, kind: Option<TokenKind>) -> Result<Claims> {
+        let c = self.decode(raw)?;
+        self.check(&c, kind)?;
+        Ok(c)
+    }
+
+    /// The `exp` of validated claims (0 when absent, which `check` already refused).
+    pub fn exp(&self, c: &Claims) -> i64 {
+        c.get("exp").and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+/// Splits a compact JWS into its three segments, refusing anything else (JWE's five
+/// segments, JSON serialization, empty parts, oversized input).
+fn split_compact(raw: &str) -> Result<(&str, &str, &str)> {
+    if raw.is_empty() || raw.len() > MAX_TOKEN_LEN {
+        return Err(Error::InvalidToken);
+    }
+    let mut parts = raw.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::InvalidToken);
+    };
+    if h.is_empty() || p.is_empty() || s.is_empty() {
+        return Err(Error::InvalidToken);
+    }
+    Ok((h, p, s))
+}
+
+/// A JSON object, or an invalid token. Duplicate member names are refused (RFC 7515
+/// §5.2 allows a parser to refuse them; accepting "last wins" invites confusion attacks).
+fn parse_object(bytes: &[u8]) -> Result<Claims> {
+    let v: crate::json::StrictValue =
+        serde_json::from_slice(bytes).map_err(|_| Error::InvalidToken)?;
+    match v.0 {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::InvalidToken),
+    }
+}
+
+/// A NumericDate claim: a JSON integer within a sane range. Floats, strings and
+/// out-of-range numbers are an invalid token, never "absent".
+fn int_claim(v: &Value) -> Result<i64> {
+    // Year 10000 is far beyond any lifetime we allow; beyond it arithmetic could wrap.
+    const MAX: i64 = 253_402_300_799;
+    match v.as_i64() {
+        Some(n) if (0..=MAX).contains(&n) && !v.is_f64() => Ok(n),
+        _ => Err(Error::InvalidToken),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{ManualClock, OsRandom};
+    use crate::keys::Algorithm;
+    use serde_json::json;
+
+    const KEY: &[u8] = b"test-signing-key-that-is-32-bytes-long!!";
+
+    fn service(settings: &Settings, clock: &ManualClock) -> TokenService {
+        let keys = KeySet::hmac(settings.algorithm, KEY).unwrap();
+        TokenService::new(settings, keys, Arc::new(clock.clone()), Arc::new(OsRandom))
+    }
+
+    fn sign_raw(header: &str, payload: &str) -> String {
+        let keys = KeySet::hmac(Algorithm::HS256, KEY).unwrap();
+        let input = format!("{}.{}", b64_encode(header.as_bytes()), b64_encode(payload.as_bytes()));
+        let sig = keys.sign(input.as_bytes()).unwrap();
+        format!("{input}.{sig}")
+    }
+
+    #[test]
+    fn layout_matches_simple_jwt() {
+        let clock = ManualClock::at_secs(1_795_431_882);
+        let s = service(&Settings::default(), &clock);
+        let refresh = s.for_user(TokenKind::Refresh, "1");
+        let keys: Vec<&str> = refresh.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
+        assert_eq!(refresh["exp"], json!(1_795_518_282));
+        let raw = s.encode(&refresh).unwrap();
+        assert!(raw.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."));
+        let access = s.access_from_refresh(&refresh);
+        let keys: Vec<&str> = access.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
+        assert_eq!(access["exp"], json!(1_795_431_882 + 300));
+        assert_ne!(access["jti"], refresh["jti"]);
+        let sliding = s.for_user(TokenKind::Sliding, "1");
+        let keys: Vec<&str> = sliding.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id"]);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let s = service(&Settings::default(), &clock);
+        let raw = s.encode(&s.for_user(TokenKind::Access, "1")).unwrap();
+        assert!(s.validate(&raw, Some(TokenKind::Access)).is_ok());
+        assert_eq!(s.validate(&raw, Some(TokenKind::Refresh)), Err(Error::WrongType));
+        assert!(s.validate(&raw, None).is_ok());
+        clock.advance_secs(300);
+        assert_eq!(s.validate(&raw, None), Err(Error::ExpiredToken));
+        assert_eq!(s.validate("garbage", None), Err(Error::InvalidToken));
+
+        clock.set_secs(1_000_000);
+        let no_exp = sign_raw(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"token_type":"access","jti":"a"}"#);
+        assert_eq!(
+            s.validate(&no_exp, None).unwrap_err().to_string(),
+            "Token has no 'exp' claim"
+        );
+        let no_jti = sign_raw(r#"{"alg":"HS256"}"#, r#"{"token_type":"access","exp":2000000}"#);
+        assert_eq!(s.validate(&no_jti, None), Err(Error::NoId));
+        let no_type = sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"jti":"a"}"#);
+        assert_eq!(s.validate(&no_type, Some(TokenKind::Access)), Err(Error::NoType));
+    }
+
+    #[test]
+    fn hostile_tokens_are_invalid() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let s = service(&Settings::default(), &clock);
+        let ok = r#"{"token_type":"access","exp":2000000,"jti":"a","user_id":"1"}"#;
+        let none = format!(
+            "{}.{}.",
+            b64_encode(br#"{"alg":"none","typ":"JWT"}"#),
+            b64_encode(ok.as_bytes())
+        );
+        for bad in [
+            none,
+            sign_raw(r#"{"alg":"HS512"}"#, ok),
+            sign_raw(r#"{"alg":"HS256","crit":["exp"]}"#, ok),
+            sign_raw(r#"{"alg":"HS256","alg":"none"}"#, ok),
+            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":"2000000","jti":"a"}"#),
+            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000.5,"jti":"a"}"#),
+            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"iat":1000061,"jti":"a"}"#),
+            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":99999999999999999,"jti":"a"}"#),
+            sign_raw(r#"{"alg":"HS256"}"#, r#"[1,2]"#),
+            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"jti":"a","jti":"b"}"#),
+            format!("{}=", sign_raw(r#"{"alg":"HS256"}"#, ok)),
+            "a.b.c.d.e".to_owned(),
+            "...".to_owned(),
+            "x".repeat(MAX_TOKEN_LEN + 1),
+        ] {
+            assert_eq!(s.decode(&bad), Err(Error::InvalidToken), "{bad}");
+        }
+        let good = sign_raw(r#"{"alg":"HS256"}"#, ok);
+        let mut tampered = good.clone().into_bytes();
+        let i = tampered.len() - 5;
+        tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+        assert!(s.decode(&good).is_ok());
+        assert_eq!(
+            s.decode(std::str::from_utf8(&tampered).unwrap()),
+            Err(Error::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn leeway_audience_issuer() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let mut settings = Settings::default();
+        settings.leeway = 10;
+        settings.audience = Some(vec!["svc".into()]);
+        settings.issuer = Some("me".into());
+        let s = service(&settings, &clock);
+        let c = s.for_user(TokenKind::Access, "1");
+        let raw = s.encode(&c).unwrap();
+        let decoded = s.decode(&raw).unwrap();
+        assert_eq!(decoded["aud"], json!("svc"));
+        assert_eq!(decoded["iss"], json!("me"));
+        clock.advance_secs(305);
+        assert!(s.validate(&raw, Some(TokenKind::Access)).is_ok());
+        clock.advance_secs(10);
+        assert_eq!(s.validate(&raw, None), Err(Error::ExpiredToken));
+
+        clock.set_secs(1_000_000);
+        let list_aud = sign_raw(
+            r#"{"alg":"HS256"}"#,
+            r#"{"exp":2000000,"jti":"a","aud":["x","svc"],"iss":"me"}"#,
+        );
+        assert!(s.decode(&list_aud).is_ok());
+        let no_aud = sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"jti":"a","iss":"me"}"#);
+        assert_eq!(s.decode(&no_aud), Err(Error::InvalidToken));
+        let wrong_iss = sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"aud":"svc","iss":"x"}"#);
+        assert_eq!(s.decode(&wrong_iss), Err(Error::InvalidToken));
+    }
+
+    #[test]
+    fn rotation_and_sliding() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let s = service(&Settings::default(), &clock);
+        let mut r = s.for_user(TokenKind::Refresh, "7");
+        r.insert("username".into(), json!("alice"));
+        let before = r.clone();
+        clock.advance_secs(10);
+        s.rotate(&mut r);
+        assert_ne!(r["jti"], before["jti"]);
+        assert_eq!(r["exp"], json!(1_000_010 + 86_400));
+        assert_eq!(r["username"], json!("alice"));
+        let keys: Vec<&str> = r.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id", "username"]);
+
+        let mut sl = s.for_user(TokenKind::Sliding, "7");
+        let jti = sl["jti"].clone();
+        clock.advance_secs(100);
+        s.check_refresh_exp(&sl).unwrap();
+        s.slide(&mut sl);
+        assert_eq!(sl["jti"], jti);
+        assert_eq!(sl["exp"], json!(1_000_110 + 300));
+        clock.advance_secs(86_400);
+        assert_eq!(
+            s.check_refresh_exp(&sl).unwrap_err().to_string(),
+            "Token 'refresh_exp' claim has expired"
+        );
+    }
+}
