@@ -1,1 +1,209 @@
-//! placeholder
+//! # tessera-store
+//!
+//! Persistence for Tessera: users (Django's `auth_user`), the token ledger (Simple JWT's
+//! `token_blacklist` tables) and the demo API's reviews, behind one [`Store`] trait.
+//! SQLite is the embedded default.
+//!
+//! The ledger is the source of truth for revocation: every method that blacklists or
+//! rotates returns only after its transaction has committed, so a response built on its
+//! result never claims more than the disk holds.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use tessera_store::{NewUser, OutstandingToken, RotateOutcome, open};
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = open(&format!("sqlite://{}/db.sqlite3", dir.path().display())).await.unwrap();
+//! store.migrate().await.unwrap();
+//! let alice = store.create_user(&NewUser::new("alice", "pbkdf2_sha256$1$s$aGFzaA==", 0)).await.unwrap();
+//!
+//! let old = OutstandingToken { jti: "a".repeat(32), user_id: Some(alice.id),
+//!     token: "…".into(), created_at: 0, expires_at: 86_400_000_000 };
+//! let new = OutstandingToken { jti: "b".repeat(32), ..old.clone() };
+//! assert_eq!(store.rotate(&old, &new, 1).await.unwrap(), RotateOutcome::Rotated);
+//! assert_eq!(store.rotate(&old, &new, 2).await.unwrap(), RotateOutcome::AlreadyBlacklisted);
+//! assert!(store.is_blacklisted(&old.jti).await.unwrap());
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tessera_core::User;
+
+pub mod error;
+mod migrations;
+pub mod sqlite;
+
+pub use error::{Error, Result};
+pub use sqlite::SqliteStore;
+
+/// A user to create. Build with [`NewUser::new`] and set the flags you need.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Unique login name.
+    pub username: String,
+    /// E-mail address (may be empty).
+    pub email: String,
+    /// An already hashed password (Django format), or `!` for "unusable".
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Can log in.
+    pub is_active: bool,
+    /// Can use the admin page.
+    pub is_staff: bool,
+    /// Has every permission.
+    pub is_superuser: bool,
+    /// Creation time, microseconds since the epoch.
+    pub date_joined: i64,
+}
+
+impl NewUser {
+    /// An active, unprivileged user with no e-mail or names.
+    pub fn new(username: &str, password_hash: &str, now_micros: i64) -> Self {
+        NewUser {
+            username: username.to_owned(),
+            email: String::new(),
+            password_hash: password_hash.to_owned(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: now_micros,
+        }
+    }
+}
+
+/// A row of the outstanding-token ledger (every refresh and sliding token issued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutstandingToken {
+    /// The token's unique id (`jti`).
+    pub jti: String,
+    /// The user it was issued to; `None` once that user is deleted.
+    pub user_id: Option<i64>,
+    /// The encoded token, as Simple JWT stores it.
+    pub token: String,
+    /// Issue time, microseconds since the epoch.
+    pub created_at: i64,
+    /// Expiry (`exp`), microseconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// What [`Store::rotate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The old token is now blacklisted and the new one recorded, in one commit.
+    Rotated,
+    /// The old token was already blacklisted (spent by a concurrent or earlier
+    /// rotation, or logged out); nothing was written.
+    AlreadyBlacklisted,
+}
+
+/// Row counts of the ledger, for the CLI and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LedgerCounts {
+    /// Rows in the outstanding-token table.
+    pub outstanding: i64,
+    /// Rows in the blacklisted-token table.
+    pub blacklisted: i64,
+}
+
+/// A product review of the demo API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// Primary key.
+    pub id: i64,
+    /// The product reviewed.
+    pub product: String,
+    /// 1 to 5.
+    pub rating: i64,
+    /// Free text, may be empty.
+    pub comment: String,
+    /// The author's username.
+    pub author: String,
+    /// Creation time, microseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A review to create.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    /// The product reviewed.
+    pub product: String,
+    /// 1 to 5 (validated by the caller).
+    pub rating: i64,
+    /// Free text.
+    pub comment: String,
+    /// The author's user id.
+    pub author_id: i64,
+    /// Creation time, microseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// Everything Tessera stores. One trait, one implementation per database, so the web
+/// layer never knows which it talks to.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Applies pending migrations; returns the names of those applied now.
+    async fn migrate(&self) -> Result<Vec<String>>;
+
+    /// The user with primary key `id`.
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// The user with exactly this username (case-sensitive).
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+    /// All users, ordered by id.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Creates a user; [`Error::UsernameTaken`] if the name exists.
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    /// Replaces a user's password hash; false when there is no such user.
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool>;
+    /// Records a successful login time.
+    async fn set_last_login(&self, id: i64, at_micros: i64) -> Result<()>;
+    /// Activates or deactivates a user; false when there is no such user.
+    async fn set_active(&self, id: i64, active: bool) -> Result<bool>;
+    /// Deletes a user; their ledger rows stay (user set to NULL), blacklisting included.
+    async fn delete_user(&self, id: i64) -> Result<bool>;
+
+    /// Records an issued refresh or sliding token (idempotent by `jti`).
+    async fn outstand(&self, token: &OutstandingToken) -> Result<()>;
+    /// True when the token with this `jti` is blacklisted.
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool>;
+    /// Blacklists `token`, recording it as outstanding first if it was not. Returns
+    /// false when it was blacklisted already. Committed before returning.
+    async fn blacklist(&self, token: &OutstandingToken, at_micros: i64) -> Result<bool>;
+    /// Refresh-token rotation in one transaction: refuse if `old` is blacklisted,
+    /// otherwise blacklist it and record `new`. Of any number of concurrent calls with
+    /// the same `old`, exactly one gets [`RotateOutcome::Rotated`].
+    async fn rotate(
+        &self,
+        old: &OutstandingToken,
+        new: &OutstandingToken,
+        at_micros: i64,
+    ) -> Result<RotateOutcome>;
+    /// Deletes outstanding tokens that expired at or before `now` (and, by cascade,
+    /// their blacklist rows). Returns how many outstanding rows went.
+    async fn flush_expired(&self, now_micros: i64) -> Result<u64>;
+    /// Row counts of the ledger.
+    async fn ledger_counts(&self) -> Result<LedgerCounts>;
+
+    /// All reviews, oldest first, with their authors' usernames.
+    async fn list_reviews(&self) -> Result<Vec<Review>>;
+    /// Creates a review.
+    async fn create_review(&self, review: &NewReview) -> Result<Review>;
+}
+
+/// Opens the store a `DATABASE_URL` names (`sqlite://PATH`, or a bare path), creating
+/// the SQLite file if needed. Does not migrate.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") || !url.contains("://") {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        return Ok(Arc::new(SqliteStore::open(path).await?));
+    }
+    Err(Error::UnsupportedUrl(url.to_owned()))
+}

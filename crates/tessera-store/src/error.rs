@@ -1,0 +1,53 @@
+//! The one error type of `tessera-store`.
+
+/// Everything that can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be reached or answered with an error. The message is for
+    /// logs only: it may name tables, never values.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// `create_user` with a username that exists.
+    #[error("a user named {0:?} already exists")]
+    UsernameTaken(String),
+    /// `DATABASE_URL` is not something this build can open.
+    #[error("unsupported DATABASE_URL {0:?}: use sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// A migration failed; the database is left at the previous version.
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        /// The migration's number.
+        version: i64,
+        /// Its file name.
+        name: &'static str,
+        /// The database's complaint.
+        source: sqlx::Error,
+    },
+    /// A stored value could not be read back (a corrupt or foreign row).
+    #[error("bad row in {table}: {message}")]
+    BadRow {
+        /// Table name.
+        table: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// True when the database is unreachable or overloaded (answer 503 and retry later),
+    /// rather than a bug or bad data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        ) || matches!(self, Error::Database(sqlx::Error::Database(e)) if e.message().contains("database is locked"))
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

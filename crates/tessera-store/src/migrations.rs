@@ -1,0 +1,20 @@
+//! Versioned migrations, embedded in the binary.
+//!
+//! A small runner of our own rather than `sqlx::migrate!`: that macro needs sqlx's
+//! compile-time machinery (a second sqlx build for the host), and our needs are three:
+//! apply in order, once, each in its own transaction.
+
+
+/// One migration: its number, a name, and the SQL (several statements).
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// SQLite migrations, in order.
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_initial",
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+}];
