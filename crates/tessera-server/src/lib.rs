@@ -1,1 +1,18 @@
-//! placeholder
+//! # tessera-server
+//!
+//! The `tessera` binary: configuration loading, the CLI commands and the HTTP
+//! application (`serve`). The library half exists so integration tests can build the
+//! same application in-process.
+//!
+//! ```
+//! use tessera_server::cli::check_password_strength;
+//! assert!(check_password_strength("alice", "alice-pass", false).is_ok());
+//! assert!(check_password_strength("alice", "1234", false).is_err());
+//! ```
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod keyfile;
+pub mod serve;

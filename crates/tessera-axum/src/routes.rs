@@ -1,0 +1,348 @@
+//! The token endpoints: Simple JWT's views, plus the access/refresh pair check.
+
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tessera_core::password::revoke_digest;
+use tessera_core::{Claims, TokenKind, User};
+use tessera_store::{OutstandingToken, RotateOutcome};
+
+use crate::body::{Fields, Validator};
+use crate::error::ApiError;
+use crate::state::Tessera;
+
+type ApiResult = Result<Response, ApiError>;
+
+/// A 200 JSON answer that carries tokens: never cached (RFC 6749 §5.1).
+fn token_response(body: Value) -> Response {
+    let mut resp = (StatusCode::OK, Json(body)).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// The token routes, each at its path with and without the trailing slash:
+/// `/api/token/`, `refresh/`, `verify/`, `blacklist/`, `sliding/`, `sliding/refresh/`,
+/// `valid/`.
+pub fn token_router<S>() -> Router<S>
+where
+    Tessera: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let routes: [(&str, MethodRouter<S>); 7] = [
+        ("/api/token/", post_only(obtain_pair, "Token Obtain Pair")),
+        ("/api/token/refresh/", post_only(refresh, "Token Refresh")),
+        ("/api/token/verify/", post_only(verify, "Token Verify")),
+        ("/api/token/blacklist/", post_only(blacklist, "Token Blacklist")),
+        ("/api/token/sliding/", post_only(obtain_sliding, "Token Obtain Sliding")),
+        (
+            "/api/token/sliding/refresh/",
+            post_only(refresh_sliding, "Token Refresh Sliding"),
+        ),
+        ("/api/token/valid/", post_only(pair_check, "Token Pair Valid")),
+    ];
+    let mut router = Router::new();
+    for (path, mr) in routes {
+        router = with_and_without_slash(router, path, mr);
+    }
+    router
+}
+
+/// Registers `mr` at `path` and at `path` without its trailing slash.
+pub fn with_and_without_slash<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    path: &str,
+    mr: MethodRouter<S>,
+) -> Router<S> {
+    let bare = path.trim_end_matches('/');
+    router.route(path, mr.clone()).route(bare, mr)
+}
+
+/// POST plus OPTIONS (DRF's metadata), 405 with `Allow: POST, OPTIONS` for the rest.
+fn post_only<S, H, T>(handler: H, name: &'static str) -> MethodRouter<S>
+where
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    post(handler)
+        .options(move || async move { options_metadata(name, &["POST", "OPTIONS"]) })
+        .fallback(|method: axum::http::Method| async move {
+            ApiError::MethodNotAllowed(method.to_string(), "POST, OPTIONS")
+        })
+}
+
+/// DRF's `SimpleMetadata` answer to OPTIONS, with the `Allow` header.
+pub fn options_metadata(name: &str, allow: &[&str]) -> Response {
+    let mut resp = Json(json!({
+        "name": name,
+        "description": "",
+        "renders": ["application/json"],
+        "parses": ["application/json", "application/x-www-form-urlencoded"],
+    }))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
+impl Tessera {
+    /// Encodes claims, mapping an encoding failure (impossible with valid keys) to a 500.
+    fn encode(&self, claims: &Claims) -> Result<String, ApiError> {
+        self.tokens()
+            .encode(claims)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// A ledger row for a token about to be (or just) issued.
+    fn ledger_row(&self, claims: &Claims, encoded: &str, user_id: Option<i64>) -> OutstandingToken {
+        let tokens = self.tokens();
+        OutstandingToken {
+            jti: tokens.jti(claims).unwrap_or_default().to_owned(),
+            user_id,
+            token: encoded.to_owned(),
+            created_at: self.clock().now_micros(),
+            expires_at: tokens.exp(claims).saturating_mul(1_000_000),
+        }
+    }
+
+    /// `for_user` plus claims hooks: the claims of a fresh refresh or sliding token.
+    fn claims_for(&self, user: &User, kind: TokenKind) -> Claims {
+        let s = self.settings();
+        let mut claims = self
+            .tokens()
+            .for_user(kind, &user.id_claim(&s.user_id_field));
+        if s.check_revoke_token {
+            claims.insert(
+                s.revoke_token_claim.clone(),
+                Value::from(revoke_digest(&user.password)),
+            );
+        }
+        for hook in self.hooks() {
+            hook.add_claims(user, kind, &mut claims);
+        }
+        claims
+    }
+
+    /// Username + password → the user, or the one 401 for every failure.
+    async fn login(&self, fields: &Fields) -> Result<User, ApiError> {
+        let mut v = Validator::new(fields);
+        let username = v.string("username");
+        let password = v.string("password");
+        v.finish()?;
+        let user = self
+            .authenticate(&username, &password)
+            .await?
+            .ok_or(ApiError::NoActiveAccount)?;
+        if self.settings().update_last_login {
+            self.store()
+                .set_last_login(user.id, self.clock().now_micros())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// The user a refresh token names, with Simple JWT's refresh-time checks.
+    async fn refresh_user_check(&self, claims: &Claims) -> Result<(), ApiError> {
+        let s = self.settings();
+        let Some(id) = claims.get(&s.user_id_claim).filter(|v| is_truthy(v)) else {
+            return Ok(());
+        };
+        let user = self
+            .user_by_claim(id)
+            .await?
+            .ok_or(ApiError::DeletedUserForToken)?;
+        if s.check_user_is_active && !user.is_active {
+            return Err(ApiError::NoActiveAccountForToken);
+        }
+        Ok(())
+    }
+
+    fn user_id_of(claims: &Claims, s: &tessera_core::Settings) -> Option<i64> {
+        let v = claims.get(&s.user_id_claim)?;
+        if s.user_id_field != "id" {
+            return None;
+        }
+        match v {
+            Value::String(x) => x.parse().ok(),
+            other => other.as_i64(),
+        }
+    }
+}
+
+/// Turns a handler's result into a response, 401s carrying this configuration's
+/// `WWW-Authenticate` challenge.
+fn respond(t: &Tessera, r: ApiResult) -> Response {
+    r.unwrap_or_else(|e| e.into_response_with(t.challenge()))
+}
+
+/// Defines the axum handler `$name` around `$inner(&Tessera, args…)`.
+macro_rules! handler {
+    ($name:ident => $inner:ident($($arg:ident: $ty:ty),*)) => {
+        async fn $name(State(t): State<Tessera>, $($arg: $ty),*) -> Response {
+            let r = $inner(&t, $($arg),*).await;
+            respond(&t, r)
+        }
+    };
+}
+
+handler!(obtain_pair => obtain_pair_inner(fields: Fields));
+handler!(obtain_sliding => obtain_sliding_inner(fields: Fields));
+handler!(refresh => refresh_inner(fields: Fields));
+handler!(verify => verify_inner(fields: Fields));
+handler!(blacklist => blacklist_inner(fields: Fields));
+handler!(refresh_sliding => refresh_sliding_inner(fields: Fields));
+handler!(pair_check => pair_check_inner(headers: HeaderMap, fields: Fields));
+
+/// Python truthiness of a claim value (Simple JWT skips the user check for `""`, `0`).
+fn is_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// `POST /api/token/`: `{username, password}` → `{refresh, access}`.
+async fn obtain_pair_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let user = t.login(&fields).await?;
+    let refresh = t.claims_for(&user, TokenKind::Refresh);
+    let access = t.tokens().access_from_refresh(&refresh);
+    let refresh_raw = t.encode(&refresh)?;
+    let access_raw = t.encode(&access)?;
+    t.store()
+        .outstand(&t.ledger_row(&refresh, &refresh_raw, Some(user.id)))
+        .await?;
+    Ok(token_response(json!({"refresh": refresh_raw, "access": access_raw})))
+}
+
+/// `POST /api/token/sliding/`: `{username, password}` → `{token}`.
+async fn obtain_sliding_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let user = t.login(&fields).await?;
+    let claims = t.claims_for(&user, TokenKind::Sliding);
+    let raw = t.encode(&claims)?;
+    t.store()
+        .outstand(&t.ledger_row(&claims, &raw, Some(user.id)))
+        .await?;
+    Ok(token_response(json!({"token": raw})))
+}
+
+/// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).
+async fn refresh_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let mut v = Validator::new(&fields);
+    let raw = v.string("refresh");
+    v.finish()?;
+    let claims = t.validate_token(&raw, TokenKind::Refresh).await?;
+    t.refresh_user_check(&claims).await?;
+    let s = t.settings();
+    let access_raw = t.encode(&t.tokens().access_from_refresh(&claims))?;
+    if !s.rotate_refresh_tokens {
+        return Ok(token_response(json!({"access": access_raw})));
+    }
+    let mut rotated = claims.clone();
+    t.tokens().rotate(&mut rotated);
+    let rotated_raw = t.encode(&rotated)?;
+    let user_id = Tessera::user_id_of(&claims, s);
+    let new_row = t.ledger_row(&rotated, &rotated_raw, user_id);
+    if s.blacklist_after_rotation {
+        let old_row = t.ledger_row(&claims, &raw, user_id);
+        let at = t.clock().now_micros();
+        if t.store().rotate(&old_row, &new_row, at).await? == RotateOutcome::AlreadyBlacklisted {
+            return Err(tessera_core::Error::Blacklisted.into());
+        }
+    } else {
+        t.store().outstand(&new_row).await?;
+    }
+    Ok(token_response(json!({"access": access_raw, "refresh": rotated_raw})))
+}
+
+/// `POST /api/token/verify/`: `{token}` → `{}` for any valid token type.
+async fn verify_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let mut v = Validator::new(&fields);
+    let raw = v.string("token");
+    v.finish()?;
+    let claims = t.tokens().validate(&raw, None)?;
+    if t.settings().blacklist_after_rotation {
+        if let Some(jti) = t.tokens().jti(&claims) {
+            if t.store().is_blacklisted(jti).await? {
+                let mut errors = serde_json::Map::new();
+                errors.insert("non_field_errors".into(), json!(["Token is blacklisted"]));
+                return Err(ApiError::Fields(errors));
+            }
+        }
+    }
+    Ok(Json(json!({})).into_response())
+}
+
+/// `POST /api/token/blacklist/`: `{refresh}` → `{}`; the token is refused from now on.
+async fn blacklist_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let mut v = Validator::new(&fields);
+    let raw = v.string("refresh");
+    v.finish()?;
+    let claims = t.validate_token(&raw, TokenKind::Refresh).await?;
+    let row = t.ledger_row(&claims, &raw, Tessera::user_id_of(&claims, t.settings()));
+    t.store().blacklist(&row, t.clock().now_micros()).await?;
+    Ok(Json(json!({})).into_response())
+}
+
+/// `POST /api/token/sliding/refresh/`: `{token}` → `{token}` with a later `exp`.
+async fn refresh_sliding_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let mut v = Validator::new(&fields);
+    let raw = v.string("token");
+    v.finish()?;
+    let mut claims = t.validate_token(&raw, TokenKind::Sliding).await?;
+    t.tokens().check_refresh_exp(&claims)?;
+    t.tokens().slide(&mut claims);
+    Ok(token_response(json!({"token": t.encode(&claims)?})))
+}
+
+/// `POST /api/token/valid/`: which of the client's two tokens is bad.
+///
+/// The access token comes from the auth header, the refresh token from the body. No
+/// user lookup. A spent (blacklisted) refresh token is invalid.
+async fn pair_check_inner(t: &Tessera, headers: HeaderMap, fields: Fields) -> ApiResult {
+    let access_ok = match t.bearer(&headers) {
+        Ok(Some(raw)) => match std::str::from_utf8(raw) {
+            Ok(raw) => t.validate_token(raw, TokenKind::Access).await.is_ok(),
+            Err(_) => false,
+        },
+        _ => false,
+    };
+    let refresh_ok = match fields.0.get("refresh") {
+        Some(Value::String(raw)) if !raw.is_empty() => {
+            match t.validate_token(raw, TokenKind::Refresh).await {
+                Ok(_) => true,
+                Err(ApiError::Token(_)) => false,
+                Err(other) => return Err(other),
+            }
+        }
+        _ => false,
+    };
+    let (status, detail, code) = match (access_ok, refresh_ok) {
+        (true, true) => (StatusCode::OK, "Access and refresh tokens are valid", "tokens_valid"),
+        (false, true) => (
+            StatusCode::BAD_REQUEST,
+            "Access token is invalid or expired. Please refresh using refresh token",
+            "access_token_invalid",
+        ),
+        (true, false) => (
+            StatusCode::BAD_REQUEST,
+            "Refresh token is invalid or expired",
+            "refresh_token_invalid",
+        ),
+        (false, false) => (
+            StatusCode::BAD_REQUEST,
+            "Access and refresh tokens are invalid or expired",
+            "tokens_invalid",
+        ),
+    };
+    Ok((status, Json(json!({"detail": detail, "code": code}))).into_response())
+}

@@ -1,0 +1,137 @@
+//! The HTTP application the `serve` command runs: Tessera's token routes plus the demo
+//! API of the reference deployment (`/api/me/`, `/api/reviews/`, `/api/health/`), with
+//! CORS and standard security headers.
+
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tessera_axum::{ApiError, Authenticated, Fields, Tessera, Validator, options_metadata};
+use tessera_core::clock::iso_datetime;
+use tessera_store::{NewReview, Review};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::ServerConfig;
+
+/// The full router, state applied.
+pub fn build(tessera: Tessera, server: &ServerConfig) -> Router {
+    let mut router = tessera_axum::token_router::<Tessera>();
+    router = tessera_axum::with_and_without_slash(router, "/api/health/", health_route());
+    router = tessera_axum::with_and_without_slash(router, "/api/me/", me_route());
+    router = tessera_axum::with_and_without_slash(router, "/api/reviews/", reviews_route());
+    let header_name = tessera.header_name().clone();
+    let mut app = router
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(tessera)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+    if let Some(cors) = cors_layer(&server.cors_allowed_origins, header_name) {
+        app = app.layer(cors);
+    }
+    app
+}
+
+/// CORS for the configured origins: preflights answered so a browser app on another
+/// origin may send `Authorization` (or the configured header) and JSON bodies.
+/// No origins, no CORS headers: the safe default.
+fn cors_layer(origins: &[String], auth_header: HeaderName) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let values: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(values))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, auth_header])
+            .max_age(std::time::Duration::from_secs(86_400)),
+    )
+}
+
+fn not_allowed(allow: &'static str) -> impl Fn(Method) -> std::future::Ready<ApiError> + Clone {
+    move |m: Method| std::future::ready(ApiError::MethodNotAllowed(m.to_string(), allow))
+}
+
+fn health_route() -> MethodRouter<Tessera> {
+    // No authentication and no database: a load balancer's liveness probe.
+    get(|| async { Json(json!({"status": "ok"})) })
+        .options(|| async { options_metadata("Health", &["GET", "HEAD", "OPTIONS"]) })
+        .fallback(not_allowed("GET, HEAD, OPTIONS"))
+}
+
+fn me_route() -> MethodRouter<Tessera> {
+    get(|a: Authenticated| async move {
+        Json(json!({"id": a.user.id, "username": a.user.username, "email": a.user.email}))
+    })
+    .options(|| async { options_metadata("Me", &["GET", "HEAD", "OPTIONS"]) })
+    .fallback(not_allowed("GET, HEAD, OPTIONS"))
+}
+
+fn reviews_route() -> MethodRouter<Tessera> {
+    get(list_reviews)
+        .post(create_review)
+        .options(|| async { options_metadata("Review List", &["GET", "POST", "HEAD", "OPTIONS"]) })
+        .fallback(not_allowed("GET, POST, HEAD, OPTIONS"))
+}
+
+fn review_json(r: &Review) -> Value {
+    json!({
+        "id": r.id,
+        "product": r.product,
+        "rating": r.rating,
+        "comment": r.comment,
+        "author": r.author,
+        "created_at": iso_datetime(r.created_at),
+    })
+}
+
+async fn list_reviews(State(t): State<Tessera>, _auth: Authenticated) -> Response {
+    match t.store().list_reviews().await {
+        Ok(list) => Json(Value::from(list.iter().map(review_json).collect::<Vec<_>>())).into_response(),
+        Err(e) => t.reject(e).into_response(),
+    }
+}
+
+async fn create_review(State(t): State<Tessera>, auth: Authenticated, fields: Fields) -> Response {
+    let mut v = Validator::new(&fields);
+    let product = v.string("product");
+    if product.chars().count() > 200 {
+        v.error("product", "Ensure this field has no more than 200 characters.");
+    }
+    let rating = v.integer("rating", 1, 5);
+    let comment = v.optional_string("comment");
+    if let Err(e) = v.finish() {
+        return e.into_response();
+    }
+    let new = NewReview {
+        product,
+        rating,
+        comment,
+        author_id: auth.user.id,
+        created_at: t.clock().now_micros(),
+    };
+    match t.store().create_review(&new).await {
+        Ok(r) => (StatusCode::CREATED, Json(review_json(&r))).into_response(),
+        Err(e) => t.reject(e).into_response(),
+    }
+}

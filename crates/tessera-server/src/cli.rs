@@ -1,0 +1,391 @@
+//! The `tessera` command line.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use tessera_core::{Clock as _, SystemClock, TokenKind, TokenService};
+use tessera_store::{NewUser, Store};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::keyfile::load_keys;
+
+/// Tessera: Simple JWT-compatible JSON Web Token authentication.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./tessera.toml when it exists).
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: the SQLite database and the generated signing key.
+    #[arg(long, global = true, env = "TESSERA_DATA_DIR", default_value = "tessera-data")]
+    pub data_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        bind: String,
+    },
+    /// Create or update the database schema.
+    Migrate,
+    /// Create a superuser (staff, all permissions).
+    Createsuperuser(UserArgs),
+    /// Create a user.
+    Createuser {
+        /// Who.
+        #[command(flatten)]
+        user: UserArgs,
+        /// May use the admin page.
+        #[arg(long)]
+        staff: bool,
+        /// Has every permission (implies --staff).
+        #[arg(long)]
+        superuser: bool,
+        /// Created inactive: cannot log in until activated.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Change a user's password.
+    Changepassword {
+        /// The user.
+        username: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Accept a password that fails the strength checks.
+        #[arg(long)]
+        allow_weak_password: bool,
+    },
+    /// Delete expired tokens from the ledger (and their blacklist rows).
+    Flushexpiredtokens,
+    /// Show a token's header and claims, and whether it verifies with the configured key.
+    Decode {
+        /// The token.
+        token: String,
+    },
+    /// Validate the configuration and print a summary (never secrets).
+    Check,
+}
+
+/// Who to create.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// Username (prompted for when omitted on a terminal).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// E-mail address.
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// Read the password from the first line of standard input (else TESSERA_PASSWORD,
+    /// else a prompt on a terminal).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Accept a password that fails the strength checks.
+    #[arg(long)]
+    pub allow_weak_password: bool,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    let data_dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Serve { bind } => crate::serve::serve(config, data_dir, &bind).await,
+        Command::Migrate => {
+            let store = open_store(&config, data_dir).await?;
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                println!("No migrations to apply.");
+            }
+            for name in applied {
+                println!("Applied {name}");
+            }
+            Ok(())
+        }
+        Command::Createsuperuser(args) => create_user(&config, data_dir, args, true, true, false).await,
+        Command::Createuser {
+            user,
+            staff,
+            superuser,
+            inactive,
+        } => create_user(&config, data_dir, user, staff || superuser, superuser, inactive).await,
+        Command::Changepassword {
+            username,
+            password_stdin,
+            allow_weak_password,
+        } => {
+            let store = ready_store(&config, data_dir).await?;
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| Error::Usage(format!("user {username:?} does not exist")))?;
+            let password = read_password(password_stdin)?;
+            check_password_strength(&username, &password, allow_weak_password)?;
+            let hash = hash_blocking(&config, password).await?;
+            store.set_password(user.id, &hash).await?;
+            println!("Password changed successfully for user '{username}'");
+            Ok(())
+        }
+        Command::Flushexpiredtokens => {
+            let store = ready_store(&config, data_dir).await?;
+            let n = store.flush_expired(SystemClock.now_micros()).await?;
+            println!("Deleted {n} expired token(s).");
+            Ok(())
+        }
+        Command::Decode { token } => decode(&config, data_dir, &token),
+        Command::Check => {
+            let s = &config.settings;
+            let keys = load_keys(s, data_dir, false);
+            println!("Configuration OK");
+            match &config.file {
+                Some(f) => println!("  file:               {}", f.display()),
+                None => println!("  file:               (none; defaults and TESSERA_* variables)"),
+            }
+            println!("  database:           {}", database_url(&config, data_dir));
+            println!("  algorithm:          {}", s.algorithm.name());
+            println!(
+                "  signing key:        {}",
+                match (&keys, s.signing_key.is_empty()) {
+                    (_, false) => "SIGNING_KEY (configured)".to_owned(),
+                    (Ok(_), true) => format!("{}/signing_key", data_dir.display()),
+                    (Err(_), true) => "generated on first `tessera serve`".to_owned(),
+                }
+            );
+            println!("  access lifetime:    {} s", s.access_token_lifetime);
+            println!("  refresh lifetime:   {} s", s.refresh_token_lifetime);
+            println!(
+                "  rotation:           {} (blacklist after rotation: {})",
+                s.rotate_refresh_tokens, s.blacklist_after_rotation
+            );
+            println!("  CORS origins:       {:?}", config.server.cors_allowed_origins);
+            Ok(())
+        }
+    }
+}
+
+/// The database URL in force.
+pub fn database_url(config: &Config, data_dir: &Path) -> String {
+    config
+        .server
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.sqlite3").display()))
+}
+
+/// Opens the configured store (creating the data directory for the default SQLite file).
+pub async fn open_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    if config.server.database_url.is_none() {
+        std::fs::create_dir_all(data_dir)
+            .map_err(Error::io(format!("creating {}", data_dir.display())))?;
+    }
+    Ok(tessera_store::open(&database_url(config, data_dir)).await?)
+}
+
+async fn ready_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    let store = open_store(config, data_dir).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn hash_blocking(config: &Config, password: String) -> Result<String> {
+    let hasher = tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
+    tokio::task::spawn_blocking(move || hasher.hash(&password))
+        .await
+        .map_err(|e| Error::Usage(format!("hashing failed: {e}")))?
+        .map_err(Error::from)
+}
+
+async fn create_user(
+    config: &Config,
+    data_dir: &Path,
+    args: UserArgs,
+    staff: bool,
+    superuser: bool,
+    inactive: bool,
+) -> Result<()> {
+    let store = ready_store(config, data_dir).await?;
+    let username = match args.username {
+        Some(u) => u,
+        None => prompt("Username: ")?,
+    };
+    let username = username.trim().to_owned();
+    if username.is_empty() || username.len() > 150 {
+        return Err(Error::Usage("a username of 1 to 150 characters is required".into()));
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    {
+        return Err(Error::Usage(
+            "usernames may contain only letters, digits and @/./+/-/_ (as Django's)".into(),
+        ));
+    }
+    if store.user_by_username(&username).await?.is_some() {
+        return Err(Error::Usage(format!("Error: That username is already taken: {username:?}")));
+    }
+    let password = read_password(args.password_stdin)?;
+    check_password_strength(&username, &password, args.allow_weak_password)?;
+    let hash = hash_blocking(config, password).await?;
+    let mut nu = NewUser::new(&username, &hash, SystemClock.now_micros());
+    nu.email = args.email.trim().to_owned();
+    nu.is_staff = staff;
+    nu.is_superuser = superuser;
+    nu.is_active = !inactive;
+    let user = store.create_user(&nu).await?;
+    if superuser {
+        println!("Superuser created successfully (id {}).", user.id);
+    } else {
+        println!("User created successfully (id {}).", user.id);
+    }
+    Ok(())
+}
+
+fn prompt(label: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "{} required: pass it as an option (no terminal to ask on)",
+            label.trim_end_matches(": ")
+        )));
+    }
+    print!("{label}");
+    std::io::stdout().flush().map_err(Error::io("writing the prompt"))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(Error::io("reading standard input"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// The password from standard input's first line, `TESSERA_PASSWORD`, or a prompt.
+fn read_password(from_stdin: bool) -> Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(Error::io("reading the password from standard input"))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    if let Ok(p) = std::env::var("TESSERA_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "no password given: use --password-stdin or TESSERA_PASSWORD".into(),
+        ));
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(Error::io("reading the password"))?;
+    let again =
+        rpassword::prompt_password("Password (again): ").map_err(Error::io("reading the password"))?;
+    if first != again {
+        return Err(Error::Usage("Error: Your passwords didn't match.".into()));
+    }
+    Ok(first)
+}
+
+/// Django's default password validators, in short: length, numeric, common, similar.
+pub fn check_password_strength(username: &str, password: &str, allow_weak: bool) -> Result<()> {
+    const COMMON: &[&str] = &[
+        "password", "password1", "12345678", "123456789", "1234567890", "qwertyuiop",
+        "iloveyou", "sunshine", "princess", "football", "baseball", "welcome1", "abc12345",
+        "passw0rd", "letmein1", "trustno1", "superman", "11111111", "00000000", "qwerty123",
+    ];
+    let mut problems = Vec::new();
+    if password.is_empty() {
+        return Err(Error::Usage("Error: Blank passwords aren't allowed.".into()));
+    }
+    if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
+        return Err(Error::Usage("the password is longer than 4096 bytes".into()));
+    }
+    if password.chars().count() < 8 {
+        problems.push("This password is too short. It must contain at least 8 characters.");
+    }
+    if password.chars().all(|c| c.is_ascii_digit()) {
+        problems.push("This password is entirely numeric.");
+    }
+    if COMMON.contains(&password.to_lowercase().as_str()) {
+        problems.push("This password is too common.");
+    }
+    let lower = password.to_lowercase();
+    if !username.is_empty() && (lower == username.to_lowercase() || lower.contains(&username.to_lowercase()) && username.len() * 2 > lower.len()) {
+        problems.push("The password is too similar to the username.");
+    }
+    if problems.is_empty() || allow_weak {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{} (use --allow-weak-password to accept it anyway)",
+        problems.join(" ")
+    )))
+}
+
+fn decode(config: &Config, data_dir: &Path, token: &str) -> Result<()> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    if parts.len() != 3 {
+        return Err(Error::Usage(format!(
+            "not a JWT: expected 3 dot-separated parts, found {}",
+            parts.len()
+        )));
+    }
+    let mut shown = Vec::new();
+    for (label, seg) in [("Header", parts[0]), ("Claims", parts[1])] {
+        let bytes = b64
+            .decode(seg)
+            .map_err(|_| Error::Usage(format!("the {} is not base64url", label.to_lowercase())))?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| Error::Usage(format!("the {} is not JSON", label.to_lowercase())))?;
+        let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+        println!("{label}:\n{pretty}");
+        shown.push(v);
+    }
+    match load_keys(&config.settings, data_dir, false) {
+        Err(e) => println!("Signature: not checked ({e})"),
+        Ok(keys) => {
+            let tokens = TokenService::new(
+                &config.settings,
+                keys,
+                Arc::new(SystemClock),
+                Arc::new(tessera_core::OsRandom),
+            );
+            match tokens.decode_signed(token.trim()) {
+                Err(_) => println!(
+                    "Signature: INVALID with the configured key ({})",
+                    config.settings.algorithm.name()
+                ),
+                Ok(_) => {
+                    println!(
+                        "Signature: valid with the configured key ({})",
+                        config.settings.algorithm.name()
+                    );
+                    let kind = shown[1]
+                        .get("token_type")
+                        .and_then(|t| t.as_str())
+                        .and_then(|t| match t {
+                            "access" => Some(TokenKind::Access),
+                            "refresh" => Some(TokenKind::Refresh),
+                            "sliding" => Some(TokenKind::Sliding),
+                            _ => None,
+                        });
+                    match tokens.validate(token.trim(), kind) {
+                        Ok(_) => println!("Validity: valid now (blacklist not consulted)"),
+                        Err(e) => println!("Validity: {e}"),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

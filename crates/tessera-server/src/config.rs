@@ -1,0 +1,135 @@
+//! Configuration: defaults < `tessera.toml` < `TESSERA_*` environment variables.
+//!
+//! One file of `NAME = value` lines holds both Simple JWT's settings (handed to
+//! [`tessera_core::Settings`]) and the server's own (`DATABASE_URL`, `CORS_ALLOWED_ORIGINS`).
+//! A key neither knows is refused with its name, whichever source it came from.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tessera_core::Settings;
+
+use crate::error::{Error, Result};
+
+/// The server's own settings (not Simple JWT's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `DATABASE_URL`: `sqlite://PATH`; unset = `<data dir>/tessera.sqlite3`.
+    #[serde(rename = "DATABASE_URL", default)]
+    pub database_url: Option<String>,
+    /// `CORS_ALLOWED_ORIGINS` ([]): origins whose browser scripts may call the API,
+    /// e.g. `["https://app.example.com"]`. Empty = no CORS headers at all.
+    #[serde(rename = "CORS_ALLOWED_ORIGINS", default)]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// The server's keys, for splitting one configuration in two.
+const SERVER_KEYS: &[&str] = &["DATABASE_URL", "CORS_ALLOWED_ORIGINS"];
+
+/// Environment variables with the `TESSERA_` prefix that are not settings.
+const NOT_SETTINGS: &[&str] = &["PASSWORD", "CONFIG", "DATA_DIR", "LOG"];
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Simple JWT's settings (and Tessera's additions to them).
+    pub settings: Settings,
+    /// The server's own.
+    pub server: ServerConfig,
+    /// Where the configuration file was read from, if one was.
+    pub file: Option<PathBuf>,
+}
+
+/// The server's defaults where they differ from the library's: the token pair carries
+/// `username` and `email` claims, as the reference deployment's serializer adds.
+fn server_defaults() -> Value {
+    json!({ "USER_CLAIM_FIELDS": ["username", "email"] })
+}
+
+impl Config {
+    /// Loads from `file` (or `./tessera.toml` when it exists) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let file = match file {
+            Some(f) if !f.exists() => {
+                return Err(Error::Config(format!(
+                    "configuration file {} does not exist",
+                    f.display()
+                )));
+            }
+            Some(f) => Some(f.to_path_buf()),
+            None => Some(PathBuf::from("tessera.toml")).filter(|p| p.exists()),
+        };
+        let mut fig = Figment::from(Serialized::defaults(server_defaults()));
+        if let Some(f) = &file {
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig = fig.merge(
+            Env::prefixed("TESSERA_")
+                .lowercase(false)
+                .filter(|k| !NOT_SETTINGS.contains(&k.as_str())),
+        );
+        let all: Map<String, Value> = fig.extract().map_err(|e| {
+            Error::Config(format!(
+                "{}: {e}",
+                file.as_deref().map_or("environment".into(), |f| f.display().to_string())
+            ))
+        })?;
+        Self::from_map(all, file)
+    }
+
+    /// Builds from already-merged `NAME: value` pairs.
+    pub fn from_map(all: Map<String, Value>, file: Option<PathBuf>) -> Result<Config> {
+        let (server, jwt): (Map<String, Value>, Map<String, Value>) = all
+            .into_iter()
+            .partition(|(k, _)| SERVER_KEYS.contains(&k.as_str()));
+        let settings = Settings::from_json(Value::Object(jwt))?;
+        let server: ServerConfig = serde_json::from_value(Value::Object(server))
+            .map_err(|e| Error::Config(format!("server settings: {e}")))?;
+        for origin in &server.cors_allowed_origins {
+            let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.trim_end_matches('/').contains(|c: char| c.is_whitespace())
+                && origin.parse::<http::HeaderValue>().is_ok();
+            if !ok || origin == "*" {
+                return Err(Error::Config(format!(
+                    "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"
+                )));
+            }
+        }
+        Ok(Config {
+            settings,
+            server,
+            file,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let mut m = Map::new();
+        m.insert("ACESS_TOKEN_LIFETIME".into(), json!("5m"));
+        let e = Config::from_map(m, None).unwrap_err().to_string();
+        assert!(e.contains("ACESS_TOKEN_LIFETIME"), "{e}");
+    }
+
+    #[test]
+    fn server_and_jwt_keys_split() {
+        let mut m = Map::new();
+        m.insert("DATABASE_URL".into(), json!("sqlite://x.sqlite3"));
+        m.insert("CORS_ALLOWED_ORIGINS".into(), json!(["http://localhost:5173"]));
+        m.insert("ROTATE_REFRESH_TOKENS".into(), json!(true));
+        let c = Config::from_map(m, None).unwrap();
+        assert!(c.settings.rotate_refresh_tokens);
+        assert_eq!(c.server.cors_allowed_origins, vec!["http://localhost:5173"]);
+        let mut bad = Map::new();
+        bad.insert("CORS_ALLOWED_ORIGINS".into(), json!(["*"]));
+        assert!(Config::from_map(bad, None).is_err());
+    }
+}

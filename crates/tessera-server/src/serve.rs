@@ -1,0 +1,56 @@
+//! `tessera serve`: migrate, load or create the signing key, listen, shut down cleanly.
+
+use std::path::Path;
+
+use tessera_axum::Tessera;
+
+use crate::cli::open_store;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::keyfile::load_keys;
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
+    let store = open_store(&config, data_dir).await?;
+    for name in store.migrate().await? {
+        tracing::info!(migration = name, "applied migration");
+    }
+    let keys = load_keys(&config.settings, data_dir, true)?;
+    let tessera = Tessera::builder(config.settings.clone(), keys, store).build()?;
+    let app = crate::app::build(tessera, &config.server);
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(Error::io(format!("listening on {bind}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(Error::io("reading the bound address"))?;
+    tracing::info!("Tessera listening on http://{addr}");
+    println!("Tessera listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::io("serving"))?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
