@@ -107,12 +107,11 @@ impl Tessera {
     pub async fn validate_token(&self, raw: &str, kind: TokenKind) -> Result<Claims, ApiError> {
         let tokens = self.tokens();
         let claims = tokens.decode(raw)?;
-        if kind.is_blacklistable() {
-            if let Some(jti) = tokens.jti(&claims) {
-                if self.store().is_blacklisted(jti).await? {
-                    return Err(tessera_core::Error::Blacklisted.into());
-                }
-            }
+        if kind.is_blacklistable()
+            && let Some(jti) = tokens.jti(&claims)
+            && self.store().is_blacklisted(jti).await?
+        {
+            return Err(tessera_core::Error::Blacklisted.into());
         }
         tokens.check(&claims, Some(kind))?;
         Ok(claims)
@@ -147,14 +146,15 @@ impl Tessera {
     /// The stateful user check of `JWTAuthentication.get_user`.
     pub async fn user_for_claims(&self, claims: &Claims) -> Result<User, ApiError> {
         let s = self.settings();
-        let id = claims
-            .get(&s.user_id_claim)
-            .ok_or(ApiError::NoUserId)?;
+        let id = claims.get(&s.user_id_claim).ok_or(ApiError::NoUserId)?;
         // Simple JWT crashes (500) on an id the database cannot compare; we say 401.
         if !(id.is_string() || id.is_i64() || id.is_u64()) {
             return Err(ApiError::NoUserId);
         }
-        let user = self.user_by_claim(id).await?.ok_or(ApiError::UserNotFound)?;
+        let user = self
+            .user_by_claim(id)
+            .await?
+            .ok_or(ApiError::UserNotFound)?;
         if s.check_user_is_active && !user.is_active {
             return Err(ApiError::UserInactive);
         }
@@ -221,7 +221,10 @@ mod tests {
         let bearer = vec!["Bearer".to_owned()];
         assert_eq!(raw_token(b"Bearer abc", &bearer), RawToken::Token(b"abc"));
         assert_eq!(raw_token(b"Bearer\tabc", &bearer), RawToken::Token(b"abc"));
-        assert_eq!(raw_token(b"Bearer   abc  ", &bearer), RawToken::Token(b"abc"));
+        assert_eq!(
+            raw_token(b"Bearer   abc  ", &bearer),
+            RawToken::Token(b"abc")
+        );
         assert_eq!(raw_token(b"", &bearer), RawToken::Absent);
         assert_eq!(raw_token(b"   ", &bearer), RawToken::Absent);
         assert_eq!(raw_token(b"bearer abc", &bearer), RawToken::Absent);

@@ -41,15 +41,21 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
 /// Parses `bytes` by content type, as DRF's default parsers would.
 pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let essence = content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if bytes.is_empty() && (essence.is_empty() || is_known(&essence)) {
         return Ok(Map::new());
     }
     match essence.as_str() {
         "application/json" => {
-            let v: Value = serde_json::from_slice(bytes)
-                .map_err(|e| ApiError::JsonParse(e.to_string()))?;
+            let v: Value =
+                serde_json::from_slice(bytes).map_err(|e| ApiError::JsonParse(e.to_string()))?;
             match v {
                 Value::Object(m) => Ok(m),
                 other => {
@@ -81,7 +87,10 @@ pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Map<String, Val
 }
 
 fn is_known(essence: &str) -> bool {
-    matches!(essence, "application/json" | "application/x-www-form-urlencoded")
+    matches!(
+        essence,
+        "application/json" | "application/x-www-form-urlencoded"
+    )
 }
 
 fn python_type(v: &Value) -> &'static str {
@@ -146,7 +155,11 @@ impl<'a> Validator<'a> {
             Some(Value::Null) => Err("This field may not be null.".to_owned()),
             Some(Value::Number(n)) => n
                 .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                        .map(|f| f as i64)
+                })
                 .ok_or_else(|| "A valid integer is required.".to_owned()),
             Some(Value::String(s)) => s
                 .trim()
@@ -156,11 +169,17 @@ impl<'a> Validator<'a> {
         };
         match parsed {
             Ok(n) if n > max => {
-                self.error(name, format!("Ensure this value is less than or equal to {max}."));
+                self.error(
+                    name,
+                    format!("Ensure this value is less than or equal to {max}."),
+                );
                 0
             }
             Ok(n) if n < min => {
-                self.error(name, format!("Ensure this value is greater than or equal to {min}."));
+                self.error(
+                    name,
+                    format!("Ensure this value is greater than or equal to {min}."),
+                );
                 0
             }
             Ok(n) => n,
@@ -245,8 +264,16 @@ mod tests {
         assert!(parse(None, b"").unwrap().is_empty());
         let form = parse(Some("application/x-www-form-urlencoded"), b"a=1&b=x+y&a=2").unwrap();
         assert_eq!(Value::Object(form), json!({"a": "2", "b": "x y"}));
-        assert!(matches!(parse(Some("text/plain"), b"x"), Err(ApiError::UnsupportedMediaType(t)) if t == "text/plain"));
-        assert!(matches!(parse(Some("application/json"), b"{"), Err(ApiError::JsonParse(_))));
-        assert!(matches!(parse(Some("application/json"), b"[1]"), Err(ApiError::Fields(_))));
+        assert!(
+            matches!(parse(Some("text/plain"), b"x"), Err(ApiError::UnsupportedMediaType(t)) if t == "text/plain")
+        );
+        assert!(matches!(
+            parse(Some("application/json"), b"{"),
+            Err(ApiError::JsonParse(_))
+        ));
+        assert!(matches!(
+            parse(Some("application/json"), b"[1]"),
+            Err(ApiError::Fields(_))
+        ));
     }
 }

@@ -90,9 +90,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            NotAuthenticated | BadAuthorizationHeader | Token(_) | NotValidForAnyType(_)
-            | NoUserId | UserNotFound | UserInactive | PasswordChanged | NoActiveAccount
-            | NoActiveAccountForToken | DeletedUserForToken => StatusCode::UNAUTHORIZED,
+            NotAuthenticated
+            | BadAuthorizationHeader
+            | Token(_)
+            | NotValidForAnyType(_)
+            | NoUserId
+            | UserNotFound
+            | UserInactive
+            | PasswordChanged
+            | NoActiveAccount
+            | NoActiveAccountForToken
+            | DeletedUserForToken => StatusCode::UNAUTHORIZED,
             Fields(_) | JsonParse(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,8 +117,12 @@ impl ApiError {
         let detail = self.to_string();
         match self {
             BadAuthorizationHeader => json!({"detail": detail, "code": "bad_authorization_header"}),
-            Token(e) if !e.is_token_error() => json!({"detail": "Token is invalid", "code": "token_not_valid"}),
-            Token(_) | NoUserId | DeletedUserForToken => json!({"detail": detail, "code": "token_not_valid"}),
+            Token(e) if !e.is_token_error() => {
+                json!({"detail": "Token is invalid", "code": "token_not_valid"})
+            }
+            Token(_) | NoUserId | DeletedUserForToken => {
+                json!({"detail": detail, "code": "token_not_valid"})
+            }
             NotValidForAnyType(messages) => json!({
                 "detail": detail,
                 "code": "token_not_valid",

@@ -37,13 +37,22 @@ where
         ("/api/token/", post_only(obtain_pair, "Token Obtain Pair")),
         ("/api/token/refresh/", post_only(refresh, "Token Refresh")),
         ("/api/token/verify/", post_only(verify, "Token Verify")),
-        ("/api/token/blacklist/", post_only(blacklist, "Token Blacklist")),
-        ("/api/token/sliding/", post_only(obtain_sliding, "Token Obtain Sliding")),
+        (
+            "/api/token/blacklist/",
+            post_only(blacklist, "Token Blacklist"),
+        ),
+        (
+            "/api/token/sliding/",
+            post_only(obtain_sliding, "Token Obtain Sliding"),
+        ),
         (
             "/api/token/sliding/refresh/",
             post_only(refresh_sliding, "Token Refresh Sliding"),
         ),
-        ("/api/token/valid/", post_only(pair_check, "Token Pair Valid")),
+        (
+            "/api/token/valid/",
+            post_only(pair_check, "Token Pair Valid"),
+        ),
     ];
     let mut router = Router::new();
     for (path, mr) in routes {
@@ -221,7 +230,9 @@ async fn obtain_pair_inner(t: &Tessera, fields: Fields) -> ApiResult {
     t.store()
         .outstand(&t.ledger_row(&refresh, &refresh_raw, Some(user.id)))
         .await?;
-    Ok(token_response(json!({"refresh": refresh_raw, "access": access_raw})))
+    Ok(token_response(
+        json!({"refresh": refresh_raw, "access": access_raw}),
+    ))
 }
 
 /// `POST /api/token/sliding/`: `{username, password}` → `{token}`.
@@ -261,7 +272,9 @@ async fn refresh_inner(t: &Tessera, fields: Fields) -> ApiResult {
     } else {
         t.store().outstand(&new_row).await?;
     }
-    Ok(token_response(json!({"access": access_raw, "refresh": rotated_raw})))
+    Ok(token_response(
+        json!({"access": access_raw, "refresh": rotated_raw}),
+    ))
 }
 
 /// `POST /api/token/verify/`: `{token}` → `{}` for any valid token type.
@@ -270,14 +283,13 @@ async fn verify_inner(t: &Tessera, fields: Fields) -> ApiResult {
     let raw = v.string("token");
     v.finish()?;
     let claims = t.tokens().validate(&raw, None)?;
-    if t.settings().blacklist_after_rotation {
-        if let Some(jti) = t.tokens().jti(&claims) {
-            if t.store().is_blacklisted(jti).await? {
-                let mut errors = serde_json::Map::new();
-                errors.insert("non_field_errors".into(), json!(["Token is blacklisted"]));
-                return Err(ApiError::Fields(errors));
-            }
-        }
+    if t.settings().blacklist_after_rotation
+        && let Some(jti) = t.tokens().jti(&claims)
+        && t.store().is_blacklisted(jti).await?
+    {
+        let mut errors = serde_json::Map::new();
+        errors.insert("non_field_errors".into(), json!(["Token is blacklisted"]));
+        return Err(ApiError::Fields(errors));
     }
     Ok(Json(json!({})).into_response())
 }
@@ -327,7 +339,11 @@ async fn pair_check_inner(t: &Tessera, headers: HeaderMap, fields: Fields) -> Ap
         _ => false,
     };
     let (status, detail, code) = match (access_ok, refresh_ok) {
-        (true, true) => (StatusCode::OK, "Access and refresh tokens are valid", "tokens_valid"),
+        (true, true) => (
+            StatusCode::OK,
+            "Access and refresh tokens are valid",
+            "tokens_valid",
+        ),
         (false, true) => (
             StatusCode::BAD_REQUEST,
             "Access token is invalid or expired. Please refresh using refresh token",

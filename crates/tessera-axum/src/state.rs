@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderName, HeaderValue};
 use tessera_core::{
-    Clock, ClaimsHook, FieldClaims, KeySet, OsRandom, PasswordHasher, Random, Settings,
+    ClaimsHook, Clock, FieldClaims, KeySet, OsRandom, PasswordHasher, Random, Settings,
     SystemClock, TokenService, User,
 };
 use tessera_store::Store;
@@ -144,7 +144,8 @@ impl Tessera {
         let user = self.store().user_by_username(username).await?;
         let password = password.to_owned();
         let Some(user) = user else {
-            self.on_hash_pool(move |h| h.verify_dummy(&password)).await?;
+            self.on_hash_pool(move |h| h.verify_dummy(&password))
+                .await?;
             return Ok(None);
         };
         let encoded = user.password.clone();
@@ -165,7 +166,10 @@ impl Tessera {
         let mut user = user;
         if let Some(new_hash) = rehash {
             self.store().set_password(user.id, &new_hash).await?;
-            tracing::info!(user_id = user.id, "password hash upgraded to the current hasher");
+            tracing::info!(
+                user_id = user.id,
+                "password hash upgraded to the current hasher"
+            );
             user.password = new_hash;
         }
         Ok(user.is_active.then_some(user))
@@ -216,8 +220,9 @@ impl TesseraBuilder {
     pub fn build(self) -> Result<Tessera, tessera_core::Error> {
         let s = self.settings;
         let header = s.auth_header()?;
-        let header_name = HeaderName::from_bytes(header.as_bytes())
-            .map_err(|_| tessera_core::Error::config("AUTH_HEADER_NAME", "not a valid header name"))?;
+        let header_name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+            tessera_core::Error::config("AUTH_HEADER_NAME", "not a valid header name")
+        })?;
         let scheme = s.auth_header_types.first().map_or("Bearer", String::as_str);
         let challenge = HeaderValue::from_str(&format!("{scheme} realm=\"api\""))
             .map_err(|_| tessera_core::Error::config("AUTH_HEADER_TYPES", "not a valid scheme"))?;

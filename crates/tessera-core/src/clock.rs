@@ -65,7 +65,8 @@ impl ManualClock {
 
     /// Sets the clock to `secs` seconds after the epoch.
     pub fn set_secs(&self, secs: i64) {
-        self.0.store(secs.saturating_mul(1_000_000), Ordering::SeqCst);
+        self.0
+            .store(secs.saturating_mul(1_000_000), Ordering::SeqCst);
     }
 }
 
@@ -214,7 +215,10 @@ mod tests {
     fn jti_is_32_lower_hex() {
         let jti = new_jti(&OsRandom);
         assert_eq!(jti.len(), 32);
-        assert!(jti.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            jti.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         assert_ne!(jti, new_jti(&OsRandom));
     }
 }

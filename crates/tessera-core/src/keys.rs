@@ -95,9 +95,8 @@ impl Algorithm {
 impl<'de> Deserialize<'de> for Algorithm {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Algorithm::from_name(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("Unrecognized algorithm type '{s}'"))
-        })
+        Algorithm::from_name(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("Unrecognized algorithm type '{s}'")))
     }
 }
 

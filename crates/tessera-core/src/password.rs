@@ -126,7 +126,14 @@ impl PasswordHasher {
                 p,
                 salt,
                 hash,
-            } => argon2_hash(*variant, *version, (*m, *t, *p), password.as_bytes(), salt, hash.len()),
+            } => argon2_hash(
+                *variant,
+                *version,
+                (*m, *t, *p),
+                password.as_bytes(),
+                salt,
+                hash.len(),
+            ),
         };
         let expected = match &parsed {
             Parsed::Pbkdf2 { hash, .. } | Parsed::Argon2 { hash, .. } => hash,
@@ -156,7 +163,17 @@ impl PasswordHasher {
             (Ok(Parsed::Pbkdf2 { iterations, .. }), HasherKind::Pbkdf2Sha256) => {
                 iterations < self.pbkdf2_iterations
             }
-            (Ok(Parsed::Argon2 { variant, version, m, t, p, .. }), HasherKind::Argon2) => {
+            (
+                Ok(Parsed::Argon2 {
+                    variant,
+                    version,
+                    m,
+                    t,
+                    p,
+                    ..
+                }),
+                HasherKind::Argon2,
+            ) => {
                 variant != argon2::Algorithm::Argon2id
                     || version != Version::V0x13
                     || m < self.argon2_m
@@ -238,7 +255,9 @@ fn parse(encoded: &str) -> Result<Parsed<'_>> {
         };
         let (mut m, mut t, mut p) = (None, None, None);
         for kv in params.split(',') {
-            let (k, v) = kv.split_once('=').ok_or_else(|| bad("bad argon2 parameter"))?;
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| bad("bad argon2 parameter"))?;
             let v: u32 = v.parse().map_err(|_| bad("bad argon2 parameter"))?;
             match k {
                 "m" => m = Some(v),
@@ -277,8 +296,8 @@ fn parse(encoded: &str) -> Result<Parsed<'_>> {
 }
 
 fn pbkdf2_sha256(password: &str, salt: &str, iterations: u32) -> Result<Vec<u8>> {
-    let iterations = NonZeroU32::new(iterations)
-        .ok_or_else(|| Error::PasswordHash("zero iterations".into()))?;
+    let iterations =
+        NonZeroU32::new(iterations).ok_or_else(|| Error::PasswordHash("zero iterations".into()))?;
     let mut out = vec![0u8; 32];
     pbkdf2::derive(
         pbkdf2::PBKDF2_HMAC_SHA256,
@@ -322,9 +341,11 @@ mod tests {
     use crate::clock::OsRandom;
 
     fn hasher(kind: HasherKind) -> PasswordHasher {
-        let mut s = Settings::default();
-        s.password_hasher = kind;
-        s.pbkdf2_iterations = 100_000;
+        let s = Settings {
+            password_hasher: kind,
+            pbkdf2_iterations: 100_000,
+            ..Settings::default()
+        };
         PasswordHasher::new(&s, Arc::new(OsRandom))
     }
 
@@ -361,7 +382,10 @@ mod tests {
             assert!(is_known_format(&e));
         }
         let a = hasher(HasherKind::Argon2).hash("x").unwrap();
-        assert!(a.starts_with("argon2$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert!(
+            a.starts_with("argon2$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{a}"
+        );
         assert!(hasher(HasherKind::Pbkdf2Sha256).must_update(&a));
     }
 
@@ -380,7 +404,10 @@ mod tests {
             assert!(!h.verify("", e), "{e}");
             assert!(!h.verify("x", e), "{e}");
         }
-        assert!(!h.verify(&"x".repeat(MAX_PASSWORD_LEN + 1), "pbkdf2_sha256$1$s$aGFzaA=="));
+        assert!(!h.verify(
+            &"x".repeat(MAX_PASSWORD_LEN + 1),
+            "pbkdf2_sha256$1$s$aGFzaA=="
+        ));
         h.verify_dummy("anything");
     }
 

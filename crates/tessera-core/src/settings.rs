@@ -147,7 +147,10 @@ pub struct Settings {
     #[serde(rename = "SLIDING_TOKEN_LIFETIME", deserialize_with = "duration")]
     pub sliding_token_lifetime: i64,
     /// `SLIDING_TOKEN_REFRESH_LIFETIME` (1 day).
-    #[serde(rename = "SLIDING_TOKEN_REFRESH_LIFETIME", deserialize_with = "duration")]
+    #[serde(
+        rename = "SLIDING_TOKEN_REFRESH_LIFETIME",
+        deserialize_with = "duration"
+    )]
     pub sliding_token_refresh_lifetime: i64,
     /// `TOKEN_OBTAIN_SERIALIZER`: Python path; accepted and ignored (use a claims hook).
     #[serde(rename = "TOKEN_OBTAIN_SERIALIZER")]
@@ -316,7 +319,10 @@ impl Settings {
     /// ```
     pub fn from_json(value: Value) -> Result<Self> {
         let Value::Object(map) = value else {
-            return Err(Error::config("settings", "expected a table of NAME = value"));
+            return Err(Error::config(
+                "settings",
+                "expected a table of NAME = value",
+            ));
         };
         Self::check_keys(&map)?;
         let settings: Settings = match serde_json::from_value(Value::Object(map.clone())) {
@@ -361,7 +367,10 @@ impl Settings {
             ("ACCESS_TOKEN_LIFETIME", self.access_token_lifetime),
             ("REFRESH_TOKEN_LIFETIME", self.refresh_token_lifetime),
             ("SLIDING_TOKEN_LIFETIME", self.sliding_token_lifetime),
-            ("SLIDING_TOKEN_REFRESH_LIFETIME", self.sliding_token_refresh_lifetime),
+            (
+                "SLIDING_TOKEN_REFRESH_LIFETIME",
+                self.sliding_token_refresh_lifetime,
+            ),
         ] {
             if v <= 0 {
                 return Err(Error::config(key, "must be a positive duration"));
@@ -390,10 +399,15 @@ impl Settings {
             ));
         }
         if self.auth_header_types.is_empty() {
-            return Err(Error::config("AUTH_HEADER_TYPES", "must name at least one scheme"));
+            return Err(Error::config(
+                "AUTH_HEADER_TYPES",
+                "must name at least one scheme",
+            ));
         }
         for t in &self.auth_header_types {
-            if t.is_empty() || t.bytes().any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic())
+            if t.is_empty()
+                || t.bytes()
+                    .any(|b| b.is_ascii_whitespace() || !b.is_ascii_graphic())
             {
                 return Err(Error::config(
                     "AUTH_HEADER_TYPES",
@@ -412,7 +426,10 @@ impl Settings {
             return Err(Error::config("USER_ID_CLAIM", "must not be empty"));
         }
         if self.auth_token_classes.is_empty() {
-            return Err(Error::config("AUTH_TOKEN_CLASSES", "must name at least one class"));
+            return Err(Error::config(
+                "AUTH_TOKEN_CLASSES",
+                "must name at least one class",
+            ));
         }
         for f in &self.user_claim_fields {
             if !USER_CLAIM_FIELD_NAMES.contains(&f.as_str()) {
@@ -425,14 +442,20 @@ impl Settings {
                 ));
             }
         }
-        if self.argon2_memory_kib < 19_456 || self.argon2_iterations < 2 || self.argon2_parallelism < 1 {
+        if self.argon2_memory_kib < 19_456
+            || self.argon2_iterations < 2
+            || self.argon2_parallelism < 1
+        {
             return Err(Error::config(
                 "ARGON2_MEMORY_KIB",
                 "Argon2id needs at least 19456 KiB, 2 iterations and parallelism 1 (OWASP minimum)",
             ));
         }
         if self.argon2_memory_kib > 4 * 1024 * 1024 || self.argon2_parallelism > 64 {
-            return Err(Error::config("ARGON2_MEMORY_KIB", "at most 4 GiB and parallelism 64"));
+            return Err(Error::config(
+                "ARGON2_MEMORY_KIB",
+                "at most 4 GiB and parallelism 64",
+            ));
         }
         if self.pbkdf2_iterations < 100_000 {
             return Err(Error::config(
@@ -454,7 +477,10 @@ impl Settings {
         };
         let name = rest.to_ascii_lowercase().replace('_', "-");
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::config("AUTH_HEADER_NAME", "is not a valid header name"));
+            return Err(Error::config(
+                "AUTH_HEADER_NAME",
+                "is not a valid header name",
+            ));
         }
         Ok(name)
     }
@@ -635,7 +661,10 @@ mod tests {
         assert_eq!(s.refresh_token_lifetime, 60);
         assert_eq!(s.auth_header_types, vec!["JWT"]);
         assert_eq!(s.audience, Some(vec!["svc".to_owned()]));
-        assert_eq!(s.auth_token_classes, vec![TokenKind::Access, TokenKind::Sliding]);
+        assert_eq!(
+            s.auth_token_classes,
+            vec![TokenKind::Access, TokenKind::Sliding]
+        );
         assert_eq!(s.auth_header().unwrap(), "x-access-token");
         assert_eq!(s.token_type_claim, None);
         assert_eq!(parse_duration("2w"), Some(1_209_600));
@@ -646,8 +675,9 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed() {
-        let s = Settings::from_json(json!({"SIGNING_KEY": "a-very-secret-key-that-is-long-enough!!"}))
-            .unwrap();
+        let s =
+            Settings::from_json(json!({"SIGNING_KEY": "a-very-secret-key-that-is-long-enough!!"}))
+                .unwrap();
         assert!(!format!("{s:?}").contains("very-secret"));
     }
 }

@@ -167,7 +167,10 @@ impl TokenService {
         if let Some(t) = &self.inner.type_claim {
             c.insert(t.clone(), Value::from(kind.type_name()));
         }
-        c.insert("exp".into(), Value::from(now.saturating_add(self.lifetime(kind))));
+        c.insert(
+            "exp".into(),
+            Value::from(now.saturating_add(self.lifetime(kind))),
+        );
         c.insert("iat".into(), Value::from(now));
         if let Some(j) = &self.inner.jti_claim {
             c.insert(j.clone(), Value::from(new_jti(self.inner.random.as_ref())));
@@ -305,15 +308,15 @@ impl TokenService {
                 return Err(Error::InvalidToken);
             }
         }
-        if let Some(v) = c.get("nbf") {
-            if int_claim(v)? > now.saturating_add(leeway) {
-                return Err(Error::InvalidToken);
-            }
+        if let Some(v) = c.get("nbf")
+            && int_claim(v)? > now.saturating_add(leeway)
+        {
+            return Err(Error::InvalidToken);
         }
-        if let Some(v) = c.get("exp") {
-            if int_claim(v)? <= now.saturating_sub(leeway) {
-                return Err(Error::ExpiredToken);
-            }
+        if let Some(v) = c.get("exp")
+            && int_claim(v)? <= now.saturating_sub(leeway)
+        {
+            return Err(Error::ExpiredToken);
         }
         if let Some(iss) = &self.inner.issuer {
             match c.get("iss") {
@@ -341,10 +344,8 @@ impl TokenService {
             }
         }
         for name in ["sub", "jti"] {
-            if let Some(v) = c.get(name) {
-                if !v.is_string() {
-                    return Err(Error::InvalidToken);
-                }
+            if c.get(name).is_some_and(|v| !v.is_string()) {
+                return Err(Error::InvalidToken);
             }
         }
         Ok(())
@@ -378,9 +379,16 @@ impl TokenService {
     }
 
     fn check_time_claim(&self, c: &Claims, name: &str) -> Result<()> {
-        let v = c.get(name).ok_or_else(|| Error::MissingClaim(name.to_owned()))?;
+        let v = c
+            .get(name)
+            .ok_or_else(|| Error::MissingClaim(name.to_owned()))?;
         let t = int_claim(v)?;
-        if t <= self.inner.clock.now_secs().saturating_sub(self.inner.leeway) {
+        if t <= self
+            .inner
+            .clock
+            .now_secs()
+            .saturating_sub(self.inner.leeway)
+        {
             return Err(Error::ClaimExpired(name.to_owned()));
         }
         Ok(())
@@ -407,7 +415,8 @@ fn split_compact(raw: &str) -> Result<(&str, &str, &str)> {
         return Err(Error::InvalidToken);
     }
     let mut parts = raw.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Error::InvalidToken);
     };
@@ -455,7 +464,11 @@ mod tests {
 
     fn sign_raw(header: &str, payload: &str) -> String {
         let keys = KeySet::hmac(Algorithm::HS256, KEY).unwrap();
-        let input = format!("{}.{}", b64_encode(header.as_bytes()), b64_encode(payload.as_bytes()));
+        let input = format!(
+            "{}.{}",
+            b64_encode(header.as_bytes()),
+            b64_encode(payload.as_bytes())
+        );
         let sig = keys.sign(input.as_bytes()).unwrap();
         format!("{input}.{sig}")
     }
@@ -477,7 +490,10 @@ mod tests {
         assert_ne!(access["jti"], refresh["jti"]);
         let sliding = s.for_user(TokenKind::Sliding, "1");
         let keys: Vec<&str> = sliding.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id"]);
+        assert_eq!(
+            keys,
+            ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id"]
+        );
     }
 
     #[test]
@@ -486,22 +502,34 @@ mod tests {
         let s = service(&Settings::default(), &clock);
         let raw = s.encode(&s.for_user(TokenKind::Access, "1")).unwrap();
         assert!(s.validate(&raw, Some(TokenKind::Access)).is_ok());
-        assert_eq!(s.validate(&raw, Some(TokenKind::Refresh)), Err(Error::WrongType));
+        assert_eq!(
+            s.validate(&raw, Some(TokenKind::Refresh)),
+            Err(Error::WrongType)
+        );
         assert!(s.validate(&raw, None).is_ok());
         clock.advance_secs(300);
         assert_eq!(s.validate(&raw, None), Err(Error::ExpiredToken));
         assert_eq!(s.validate("garbage", None), Err(Error::InvalidToken));
 
         clock.set_secs(1_000_000);
-        let no_exp = sign_raw(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"token_type":"access","jti":"a"}"#);
+        let no_exp = sign_raw(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            r#"{"token_type":"access","jti":"a"}"#,
+        );
         assert_eq!(
             s.validate(&no_exp, None).unwrap_err().to_string(),
             "Token has no 'exp' claim"
         );
-        let no_jti = sign_raw(r#"{"alg":"HS256"}"#, r#"{"token_type":"access","exp":2000000}"#);
+        let no_jti = sign_raw(
+            r#"{"alg":"HS256"}"#,
+            r#"{"token_type":"access","exp":2000000}"#,
+        );
         assert_eq!(s.validate(&no_jti, None), Err(Error::NoId));
         let no_type = sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"jti":"a"}"#);
-        assert_eq!(s.validate(&no_type, Some(TokenKind::Access)), Err(Error::NoType));
+        assert_eq!(
+            s.validate(&no_type, Some(TokenKind::Access)),
+            Err(Error::NoType)
+        );
     }
 
     #[test]
@@ -521,10 +549,19 @@ mod tests {
             sign_raw(r#"{"alg":"HS256","alg":"none"}"#, ok),
             sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":"2000000","jti":"a"}"#),
             sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000.5,"jti":"a"}"#),
-            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"iat":1000061,"jti":"a"}"#),
-            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":99999999999999999,"jti":"a"}"#),
+            sign_raw(
+                r#"{"alg":"HS256"}"#,
+                r#"{"exp":2000000,"iat":1000061,"jti":"a"}"#,
+            ),
+            sign_raw(
+                r#"{"alg":"HS256"}"#,
+                r#"{"exp":99999999999999999,"jti":"a"}"#,
+            ),
             sign_raw(r#"{"alg":"HS256"}"#, r#"[1,2]"#),
-            sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"jti":"a","jti":"b"}"#),
+            sign_raw(
+                r#"{"alg":"HS256"}"#,
+                r#"{"exp":2000000,"jti":"a","jti":"b"}"#,
+            ),
             format!("{}=", sign_raw(r#"{"alg":"HS256"}"#, ok)),
             "a.b.c.d.e".to_owned(),
             "...".to_owned(),
@@ -546,10 +583,12 @@ mod tests {
     #[test]
     fn leeway_audience_issuer() {
         let clock = ManualClock::at_secs(1_000_000);
-        let mut settings = Settings::default();
-        settings.leeway = 10;
-        settings.audience = Some(vec!["svc".into()]);
-        settings.issuer = Some("me".into());
+        let settings = Settings {
+            leeway: 10,
+            audience: Some(vec!["svc".into()]),
+            issuer: Some("me".into()),
+            ..Settings::default()
+        };
         let s = service(&settings, &clock);
         let c = s.for_user(TokenKind::Access, "1");
         let raw = s.encode(&c).unwrap();
@@ -567,9 +606,15 @@ mod tests {
             r#"{"exp":2000000,"jti":"a","aud":["x","svc"],"iss":"me"}"#,
         );
         assert!(s.decode(&list_aud).is_ok());
-        let no_aud = sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"jti":"a","iss":"me"}"#);
+        let no_aud = sign_raw(
+            r#"{"alg":"HS256"}"#,
+            r#"{"exp":2000000,"jti":"a","iss":"me"}"#,
+        );
         assert_eq!(s.decode(&no_aud), Err(Error::InvalidToken));
-        let wrong_iss = sign_raw(r#"{"alg":"HS256"}"#, r#"{"exp":2000000,"aud":"svc","iss":"x"}"#);
+        let wrong_iss = sign_raw(
+            r#"{"alg":"HS256"}"#,
+            r#"{"exp":2000000,"aud":"svc","iss":"x"}"#,
+        );
         assert_eq!(s.decode(&wrong_iss), Err(Error::InvalidToken));
     }
 
@@ -586,7 +631,10 @@ mod tests {
         assert_eq!(r["exp"], json!(1_000_010 + 86_400));
         assert_eq!(r["username"], json!("alice"));
         let keys: Vec<&str> = r.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id", "username"]);
+        assert_eq!(
+            keys,
+            ["token_type", "exp", "iat", "jti", "user_id", "username"]
+        );
 
         let mut sl = s.for_user(TokenKind::Sliding, "7");
         let jti = sl["jti"].clone();

@@ -106,11 +106,17 @@ pub struct TokenUser {
 impl TokenUser {
     /// The `username` claim, or `""`.
     pub fn username(&self) -> &str {
-        self.claims.get("username").and_then(Value::as_str).unwrap_or("")
+        self.claims
+            .get("username")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
     /// The `is_staff` claim, or false.
     pub fn is_staff(&self) -> bool {
-        self.claims.get("is_staff").and_then(Value::as_bool).unwrap_or(false)
+        self.claims
+            .get("is_staff")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
     /// The `is_superuser` claim, or false.
     pub fn is_superuser(&self) -> bool {

@@ -107,7 +107,10 @@ fn review_json(r: &Review) -> Value {
 
 async fn list_reviews(State(t): State<Tessera>, _auth: Authenticated) -> Response {
     match t.store().list_reviews().await {
-        Ok(list) => Json(Value::from(list.iter().map(review_json).collect::<Vec<_>>())).into_response(),
+        Ok(list) => Json(Value::from(
+            list.iter().map(review_json).collect::<Vec<_>>(),
+        ))
+        .into_response(),
         Err(e) => t.reject(e).into_response(),
     }
 }
@@ -116,7 +119,10 @@ async fn create_review(State(t): State<Tessera>, auth: Authenticated, fields: Fi
     let mut v = Validator::new(&fields);
     let product = v.string("product");
     if product.chars().count() > 200 {
-        v.error("product", "Ensure this field has no more than 200 characters.");
+        v.error(
+            "product",
+            "Ensure this field has no more than 200 characters.",
+        );
     }
     let rating = v.integer("rating", 1, 5);
     let comment = v.optional_string("comment");

@@ -20,7 +20,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "TESSERA_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory: the SQLite database and the generated signing key.
-    #[arg(long, global = true, env = "TESSERA_DATA_DIR", default_value = "tessera-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_DATA_DIR",
+        default_value = "tessera-data"
+    )]
     pub data_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]
@@ -112,13 +117,25 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Createsuperuser(args) => create_user(&config, data_dir, args, true, true, false).await,
+        Command::Createsuperuser(args) => {
+            create_user(&config, data_dir, args, true, true, false).await
+        }
         Command::Createuser {
             user,
             staff,
             superuser,
             inactive,
-        } => create_user(&config, data_dir, user, staff || superuser, superuser, inactive).await,
+        } => {
+            create_user(
+                &config,
+                data_dir,
+                user,
+                staff || superuser,
+                superuser,
+                inactive,
+            )
+            .await
+        }
         Command::Changepassword {
             username,
             password_stdin,
@@ -167,7 +184,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 "  rotation:           {} (blacklist after rotation: {})",
                 s.rotate_refresh_tokens, s.blacklist_after_rotation
             );
-            println!("  CORS origins:       {:?}", config.server.cors_allowed_origins);
+            println!(
+                "  CORS origins:       {:?}",
+                config.server.cors_allowed_origins
+            );
             Ok(())
         }
     }
@@ -198,7 +218,8 @@ async fn ready_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>>
 }
 
 async fn hash_blocking(config: &Config, password: String) -> Result<String> {
-    let hasher = tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
+    let hasher =
+        tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
     tokio::task::spawn_blocking(move || hasher.hash(&password))
         .await
         .map_err(|e| Error::Usage(format!("hashing failed: {e}")))?
@@ -220,7 +241,9 @@ async fn create_user(
     };
     let username = username.trim().to_owned();
     if username.is_empty() || username.len() > 150 {
-        return Err(Error::Usage("a username of 1 to 150 characters is required".into()));
+        return Err(Error::Usage(
+            "a username of 1 to 150 characters is required".into(),
+        ));
     }
     if !username
         .chars()
@@ -231,7 +254,9 @@ async fn create_user(
         ));
     }
     if store.user_by_username(&username).await?.is_some() {
-        return Err(Error::Usage(format!("Error: That username is already taken: {username:?}")));
+        return Err(Error::Usage(format!(
+            "Error: That username is already taken: {username:?}"
+        )));
     }
     let password = read_password(args.password_stdin)?;
     check_password_strength(&username, &password, args.allow_weak_password)?;
@@ -258,7 +283,9 @@ fn prompt(label: &str) -> Result<String> {
         )));
     }
     print!("{label}");
-    std::io::stdout().flush().map_err(Error::io("writing the prompt"))?;
+    std::io::stdout()
+        .flush()
+        .map_err(Error::io("writing the prompt"))?;
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -285,9 +312,10 @@ fn read_password(from_stdin: bool) -> Result<String> {
             "no password given: use --password-stdin or TESSERA_PASSWORD".into(),
         ));
     }
-    let first = rpassword::prompt_password("Password: ").map_err(Error::io("reading the password"))?;
-    let again =
-        rpassword::prompt_password("Password (again): ").map_err(Error::io("reading the password"))?;
+    let first =
+        rpassword::prompt_password("Password: ").map_err(Error::io("reading the password"))?;
+    let again = rpassword::prompt_password("Password (again): ")
+        .map_err(Error::io("reading the password"))?;
     if first != again {
         return Err(Error::Usage("Error: Your passwords didn't match.".into()));
     }
@@ -297,16 +325,37 @@ fn read_password(from_stdin: bool) -> Result<String> {
 /// Django's default password validators, in short: length, numeric, common, similar.
 pub fn check_password_strength(username: &str, password: &str, allow_weak: bool) -> Result<()> {
     const COMMON: &[&str] = &[
-        "password", "password1", "12345678", "123456789", "1234567890", "qwertyuiop",
-        "iloveyou", "sunshine", "princess", "football", "baseball", "welcome1", "abc12345",
-        "passw0rd", "letmein1", "trustno1", "superman", "11111111", "00000000", "qwerty123",
+        "password",
+        "password1",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "iloveyou",
+        "sunshine",
+        "princess",
+        "football",
+        "baseball",
+        "welcome1",
+        "abc12345",
+        "passw0rd",
+        "letmein1",
+        "trustno1",
+        "superman",
+        "11111111",
+        "00000000",
+        "qwerty123",
     ];
     let mut problems = Vec::new();
     if password.is_empty() {
-        return Err(Error::Usage("Error: Blank passwords aren't allowed.".into()));
+        return Err(Error::Usage(
+            "Error: Blank passwords aren't allowed.".into(),
+        ));
     }
     if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
-        return Err(Error::Usage("the password is longer than 4096 bytes".into()));
+        return Err(Error::Usage(
+            "the password is longer than 4096 bytes".into(),
+        ));
     }
     if password.chars().count() < 8 {
         problems.push("This password is too short. It must contain at least 8 characters.");
@@ -318,7 +367,10 @@ pub fn check_password_strength(username: &str, password: &str, allow_weak: bool)
         problems.push("This password is too common.");
     }
     let lower = password.to_lowercase();
-    if !username.is_empty() && (lower == username.to_lowercase() || lower.contains(&username.to_lowercase()) && username.len() * 2 > lower.len()) {
+    if !username.is_empty()
+        && (lower == username.to_lowercase()
+            || lower.contains(&username.to_lowercase()) && username.len() * 2 > lower.len())
+    {
         problems.push("The password is too similar to the username.");
     }
     if problems.is_empty() || allow_weak {

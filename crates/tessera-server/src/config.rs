@@ -68,14 +68,16 @@ impl Config {
             fig = fig.merge(Toml::file_exact(f));
         }
         fig = fig.merge(
+            // `lowercase(false)` must come after `filter`: figment resets it on chaining.
             Env::prefixed("TESSERA_")
-                .lowercase(false)
-                .filter(|k| !NOT_SETTINGS.contains(&k.as_str())),
+                .filter(|k| !NOT_SETTINGS.contains(&k.as_str()))
+                .lowercase(false),
         );
         let all: Map<String, Value> = fig.extract().map_err(|e| {
             Error::Config(format!(
                 "{}: {e}",
-                file.as_deref().map_or("environment".into(), |f| f.display().to_string())
+                file.as_deref()
+                    .map_or("environment".into(), |f| f.display().to_string())
             ))
         })?;
         Self::from_map(all, file)
@@ -91,7 +93,9 @@ impl Config {
             .map_err(|e| Error::Config(format!("server settings: {e}")))?;
         for origin in &server.cors_allowed_origins {
             let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
-                && !origin.trim_end_matches('/').contains(|c: char| c.is_whitespace())
+                && !origin
+                    .trim_end_matches('/')
+                    .contains(|c: char| c.is_whitespace())
                 && origin.parse::<http::HeaderValue>().is_ok();
             if !ok || origin == "*" {
                 return Err(Error::Config(format!(
@@ -123,7 +127,10 @@ mod tests {
     fn server_and_jwt_keys_split() {
         let mut m = Map::new();
         m.insert("DATABASE_URL".into(), json!("sqlite://x.sqlite3"));
-        m.insert("CORS_ALLOWED_ORIGINS".into(), json!(["http://localhost:5173"]));
+        m.insert(
+            "CORS_ALLOWED_ORIGINS".into(),
+            json!(["http://localhost:5173"]),
+        );
         m.insert("ROTATE_REFRESH_TOKENS".into(), json!(true));
         let c = Config::from_map(m, None).unwrap();
         assert!(c.settings.rotate_refresh_tokens);

@@ -43,7 +43,8 @@ pub fn load_keys(settings: &Settings, data_dir: &Path, create: bool) -> Result<K
 }
 
 fn read_key(path: &Path) -> Result<String> {
-    let text = fs::read_to_string(path).map_err(Error::io(format!("reading {}", path.display())))?;
+    let text =
+        fs::read_to_string(path).map_err(Error::io(format!("reading {}", path.display())))?;
     let key = text.trim().to_owned();
     if key.len() < MIN_HMAC_KEY_LEN {
         return Err(Error::Config(format!(

@@ -4,7 +4,6 @@
 //! compile-time machinery (a second sqlx build for the host), and our needs are three:
 //! apply in order, once, each in its own transaction.
 
-
 /// One migration: its number, a name, and the SQL (several statements).
 pub(crate) struct Migration {
     pub version: i64,

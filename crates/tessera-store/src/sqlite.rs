@@ -22,8 +22,7 @@ use tessera_core::clock::{django_datetime, parse_django_datetime};
 
 use crate::migrations::SQLITE;
 use crate::{
-    Error, LedgerCounts, NewReview, NewUser, OutstandingToken, Result, Review, RotateOutcome,
-    Store,
+    Error, LedgerCounts, NewReview, NewUser, OutstandingToken, Result, Review, RotateOutcome, Store,
 };
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
@@ -76,10 +75,12 @@ fn micros_col(row: &SqliteRow, col: &str) -> Result<Option<i64>> {
     let v: Option<String> = row.try_get(col)?;
     match v {
         None => Ok(None),
-        Some(s) => parse_django_datetime(&s).map(Some).ok_or_else(|| Error::BadRow {
-            table: "auth_user",
-            message: format!("column {col} is not a datetime"),
-        }),
+        Some(s) => parse_django_datetime(&s)
+            .map(Some)
+            .ok_or_else(|| Error::BadRow {
+                table: "auth_user",
+                message: format!("column {col} is not a datetime"),
+            }),
     }
 }
 
@@ -102,10 +103,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
 /// Inserts `t` unless its jti is known. The user reference is dropped when that user no
 /// longer exists (Simple JWT resolves it the same way), so a stale token can still be
 /// blacklisted after its user was deleted.
-async fn insert_outstanding(
-    tx: &mut sqlx::SqliteConnection,
-    t: &OutstandingToken,
-) -> Result<u64> {
+async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<u64> {
     let r = sqlx::query(
         "INSERT INTO token_blacklist_outstandingtoken (token, created_at, expires_at, user_id, jti) \
          VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5) \
@@ -188,9 +186,9 @@ impl Store for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let row = sqlx::query(select_users!("WHERE username = ?1"))
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 

@@ -62,7 +62,10 @@ async fn users_round_trip(store: Arc<dyn Store>) {
     assert_eq!(u.date_joined, 1_700_000_000_123_456);
     assert_eq!(u.last_login, None);
     assert_eq!(store.user_by_id(u.id).await.unwrap(), Some(u.clone()));
-    assert_eq!(store.user_by_username("alice").await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap(),
+        Some(u.clone())
+    );
     assert_eq!(store.user_by_username("Alice").await.unwrap(), None);
     assert!(store.set_password(u.id, "new-hash").await.unwrap());
     store.set_last_login(u.id, 5_000_000).await.unwrap();
@@ -78,13 +81,25 @@ async fn users_round_trip(store: Arc<dyn Store>) {
 }
 
 async fn duplicate_username_is_refused(store: Arc<dyn Store>) {
-    store.create_user(&NewUser::new("bob", "!", 0)).await.unwrap();
-    let err = store.create_user(&NewUser::new("bob", "!", 0)).await.unwrap_err();
-    assert!(matches!(err, tessera_store::Error::UsernameTaken(_)), "{err}");
+    store
+        .create_user(&NewUser::new("bob", "!", 0))
+        .await
+        .unwrap();
+    let err = store
+        .create_user(&NewUser::new("bob", "!", 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tessera_store::Error::UsernameTaken(_)),
+        "{err}"
+    );
 }
 
 async fn blacklist_is_idempotent_and_survives_user_deletion(store: Arc<dyn Store>) {
-    let u = store.create_user(&NewUser::new("carol", "!", 0)).await.unwrap();
+    let u = store
+        .create_user(&NewUser::new("carol", "!", 0))
+        .await
+        .unwrap();
     let t = token("a1", Some(u.id), i64::MAX / 2);
     store.outstand(&t).await.unwrap();
     store.outstand(&t).await.unwrap();
@@ -93,7 +108,12 @@ async fn blacklist_is_idempotent_and_survives_user_deletion(store: Arc<dyn Store
     assert!(!store.blacklist(&t, 2).await.unwrap());
     assert!(store.is_blacklisted("a1").await.unwrap());
     // A token never recorded (minted elsewhere) can be blacklisted too.
-    assert!(store.blacklist(&token("ghost", Some(999), i64::MAX / 2), 3).await.unwrap());
+    assert!(
+        store
+            .blacklist(&token("ghost", Some(999), i64::MAX / 2), 3)
+            .await
+            .unwrap()
+    );
     store.delete_user(u.id).await.unwrap();
     assert!(store.is_blacklisted("a1").await.unwrap());
     let c = store.ledger_counts().await.unwrap();
@@ -101,7 +121,10 @@ async fn blacklist_is_idempotent_and_survives_user_deletion(store: Arc<dyn Store
 }
 
 async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
-    let u = store.create_user(&NewUser::new("dave", "!", 0)).await.unwrap();
+    let u = store
+        .create_user(&NewUser::new("dave", "!", 0))
+        .await
+        .unwrap();
     let old = token("old", Some(u.id), i64::MAX / 2);
     store.outstand(&old).await.unwrap();
     let mut tasks = Vec::new();
@@ -121,7 +144,11 @@ async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
     }
     assert_eq!(rotated, 1);
     let c = store.ledger_counts().await.unwrap();
-    assert_eq!((c.outstanding, c.blacklisted), (2, 1), "one new token recorded");
+    assert_eq!(
+        (c.outstanding, c.blacklisted),
+        (2, 1),
+        "one new token recorded"
+    );
 }
 
 async fn flush_removes_only_expired(store: Arc<dyn Store>) {
@@ -134,7 +161,10 @@ async fn flush_removes_only_expired(store: Arc<dyn Store>) {
 }
 
 async fn reviews(store: Arc<dyn Store>) {
-    let u = store.create_user(&NewUser::new("erin", "!", 0)).await.unwrap();
+    let u = store
+        .create_user(&NewUser::new("erin", "!", 0))
+        .await
+        .unwrap();
     let r = store
         .create_review(&NewReview {
             product: "Kettle".into(),
@@ -145,6 +175,9 @@ async fn reviews(store: Arc<dyn Store>) {
         })
         .await
         .unwrap();
-    assert_eq!((r.author.as_str(), r.rating, r.created_at), ("erin", 4, 7_000_000));
+    assert_eq!(
+        (r.author.as_str(), r.rating, r.created_at),
+        ("erin", 4, 7_000_000)
+    );
     assert_eq!(store.list_reviews().await.unwrap(), vec![r]);
 }

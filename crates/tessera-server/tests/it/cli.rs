@@ -1,0 +1,291 @@
+//! The real `tessera` binary: user commands, check, decode, flush, and restarts.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("TESSERA_PASSWORD")
+        .env("TESSERA_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Starts `tessera serve` on an ephemeral port; returns the child and its base URL.
+fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("TESSERA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+async fn post(url: &str, body: Value) -> (u16, Value) {
+    let r = client().post(url).json(&body).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[test]
+fn user_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = tessera(
+        d,
+        &[
+            "createuser",
+            "--username",
+            "alice",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("alice-pass\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tessera(
+        d,
+        &["createuser", "--username", "alice", "--password-stdin"],
+        Some("other-pass\n"),
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("already taken"), "{}", text(&o));
+    let o = tessera(
+        d,
+        &["createuser", "--username", "weak", "--password-stdin"],
+        Some("1234\n"),
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("too short"), "{}", text(&o));
+    let o = tessera(
+        d,
+        &["createsuperuser", "--username", "root"],
+        None,
+        &[("TESSERA_PASSWORD", "root-pass-123")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tessera(d, &["createuser", "--username", "nopw"], None, &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--password-stdin"), "{}", text(&o));
+    let o = tessera(
+        d,
+        &["changepassword", "alice", "--password-stdin"],
+        Some("alice-pass-2\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tessera(
+        d,
+        &["changepassword", "ghost", "--password-stdin"],
+        Some("whatever-123\n"),
+        &[],
+    );
+    assert!(text(&o).contains("does not exist"));
+    let o = tessera(d, &["migrate"], None, &[]);
+    assert!(text(&o).contains("No migrations to apply"), "{}", text(&o));
+}
+
+#[test]
+fn check_names_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = tessera(d, &["check"], None, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Configuration OK"));
+    let o = tessera(
+        d,
+        &["check"],
+        None,
+        &[("TESSERA_ACCES_TOKEN_LIFETIME", "5m")],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("ACCES_TOKEN_LIFETIME"), "{}", text(&o));
+    std::fs::write(d.join("tessera.toml"), "ACCESS_TOKEN_LIFETIME = \"soon\"\n").unwrap();
+    let o = tessera(d, &["check"], None, &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("ACCESS_TOKEN_LIFETIME"), "{}", text(&o));
+    std::fs::write(d.join("tessera.toml"), "SIGNING_KEY = \"short\"\n").unwrap();
+    let o = tessera(d, &["check"], None, &[]);
+    assert!(text(&o).contains("at least 32 bytes"), "{}", text(&o));
+    std::fs::write(d.join("tessera.toml"), "this is = = not toml").unwrap();
+    let o = tessera(d, &["check"], None, &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).starts_with("error: configuration"), "{}", text(&o));
+    let o = tessera(d, &["--config", "missing.toml", "check"], None, &[]);
+    assert!(text(&o).contains("does not exist"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_and_blacklist_survive_kill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = tessera(
+        d,
+        &["createuser", "--username", "alice", "--password-stdin"],
+        Some("alice-pass\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (mut child, url) = serve(d, &[]);
+    let (st, pair) = post(
+        &format!("{url}/api/token/"),
+        json!({"username": "alice", "password": "alice-pass"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let access = pair["access"].as_str().unwrap().to_owned();
+    let refresh = pair["refresh"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post(
+            &format!("{url}/api/token/blacklist/"),
+            json!({"refresh": refresh})
+        )
+        .await
+        .0,
+        200
+    );
+    child.kill().unwrap(); // SIGKILL: no graceful shutdown
+    child.wait().unwrap();
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(d.join("tessera-data/signing_key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (mut child, url) = serve(d, &[]);
+    let me = client()
+        .get(format!("{url}/api/me/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        200,
+        "the persisted key still verifies old tokens"
+    );
+    let (st, body) = post(
+        &format!("{url}/api/token/refresh/"),
+        json!({"refresh": refresh}),
+    )
+    .await;
+    assert_eq!(
+        (st, body),
+        (
+            401,
+            json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
+        )
+    );
+
+    // decode shows the claims and checks the signature with the stored key.
+    let o = tessera(d, &["decode", &access], None, &[]);
+    let out = text(&o);
+    assert!(
+        out.contains("\"token_type\": \"access\"") && out.contains("Signature: valid"),
+        "{out}"
+    );
+    let mut forged = access.clone();
+    forged.push('x');
+    assert!(text(&tessera(d, &["decode", &forged], None, &[])).contains("INVALID"));
+    assert!(
+        !tessera(d, &["decode", "not-a-token"], None, &[])
+            .status
+            .success()
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flushexpiredtokens_deletes_expired_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let env = [("TESSERA_REFRESH_TOKEN_LIFETIME", "1")];
+    assert!(
+        tessera(
+            d,
+            &["createuser", "--username", "alice", "--password-stdin"],
+            Some("alice-pass\n"),
+            &env
+        )
+        .status
+        .success()
+    );
+    let (mut child, url) = serve(d, &env);
+    let (st, pair) = post(
+        &format!("{url}/api/token/"),
+        json!({"username": "alice", "password": "alice-pass"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        post(
+            &format!("{url}/api/token/blacklist/"),
+            json!({"refresh": pair["refresh"]})
+        )
+        .await
+        .0,
+        200
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let o = tessera(d, &["flushexpiredtokens"], None, &env);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Deleted 1 expired token"), "{}", text(&o));
+    let o = tessera(d, &["flushexpiredtokens"], None, &env);
+    assert!(text(&o).contains("Deleted 0 expired token"), "{}", text(&o));
+}

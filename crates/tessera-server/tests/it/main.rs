@@ -1,0 +1,18 @@
+//! End-to-end tests of the tessera server over real HTTP on loopback.
+//!
+//! `support` starts the real application in-process on an ephemeral port, with a real
+//! SQLite file and a clock the tests can move; `cli` runs the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+mod cli;
+mod concurrency;
+mod obtain;
+mod pair_check;
+mod protected;
+mod refresh;
+mod settings_variants;
+mod sliding;
+mod transport;
+mod verify_blacklist;

@@ -1,0 +1,213 @@
+//! A real server on 127.0.0.1:<ephemeral> with a real SQLite file and a manual clock.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+use tessera_axum::Tessera;
+use tessera_core::{KeySet, ManualClock, User};
+use tessera_server::config::Config;
+use tessera_store::{NewUser, Store};
+
+pub const KEY: &str = "test-signing-key-that-is-long-enough-0123456789";
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: ManualClock,
+    pub tessera: Tessera,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {}", self.body))
+            .to_owned()
+    }
+}
+
+impl TestServer {
+    /// The server with default settings plus `overrides` (a JSON object of settings).
+    pub async fn start(overrides: Value) -> TestServer {
+        let mut map: Map<String, Value> = json!({
+            "USER_CLAIM_FIELDS": ["username", "email"],
+            "SIGNING_KEY": KEY,
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        for (k, v) in overrides.as_object().unwrap() {
+            map.insert(k.clone(), v.clone());
+        }
+        let config = Config::from_map(map, None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.sqlite3", dir.path().display());
+        let store = tessera_store::open(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let clock = ManualClock::now();
+        let keys = KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap();
+        let tessera = Tessera::builder(config.settings.clone(), keys, store)
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap();
+        let app = tessera_server::app::build(tessera.clone(), &config.server);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        TestServer {
+            base,
+            clock,
+            tessera,
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            _dir: dir,
+            task,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.tessera.store()
+    }
+
+    /// Creates a user with a real (Argon2id) password hash.
+    pub async fn user(&self, name: &str, password: &str) -> User {
+        let hash = self
+            .tessera
+            .hash_password(password.to_owned())
+            .await
+            .unwrap();
+        let mut nu = NewUser::new(name, &hash, 0);
+        nu.email = format!("{name}@example.com");
+        self.store().create_user(&nu).await.unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some((ct, bytes)) = body {
+            req = req.header("content-type", ct).body(bytes);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "non-JSON body {status}: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(
+            Method::POST,
+            path,
+            &[],
+            Some(("application/json", serde_json::to_vec(&body).unwrap())),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        self.send(Method::GET, path, &headers, None).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        self.send(Method::GET, path, headers, None).await
+    }
+
+    /// Logs in; returns (access, refresh).
+    pub async fn login(&self, user: &str, password: &str) -> (String, String) {
+        let r = self
+            .post(
+                "/api/token/",
+                json!({"username": user, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        (r.str("access"), r.str("refresh"))
+    }
+
+    /// Signs arbitrary claims with the test key (a token "from someone with the key").
+    pub fn sign(&self, header: &str, claims: &Value) -> String {
+        let keys = KeySet::hmac(tessera_core::Algorithm::HS256, KEY.as_bytes()).unwrap();
+        let input = format!(
+            "{}.{}",
+            b64(header.as_bytes()),
+            b64(&serde_json::to_vec(claims).unwrap())
+        );
+        let sig = keys.sign(input.as_bytes()).unwrap();
+        format!("{input}.{sig}")
+    }
+
+    pub fn now(&self) -> i64 {
+        use tessera_core::Clock as _;
+        self.clock.now_secs()
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Header and claims of a token, without verification.
+pub fn parts(token: &str) -> (Value, Value) {
+    let mut it = token.split('.');
+    let d = |s: &str| -> Value {
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    (d(it.next().unwrap()), d(it.next().unwrap()))
+}
+
+pub fn token_not_valid(detail: &str) -> Value {
+    json!({"detail": detail, "code": "token_not_valid"})
+}
