@@ -36,5 +36,5 @@ pub mod state;
 pub use auth::{Authenticated, Stateless};
 pub use body::{Fields, Validator};
 pub use error::{ApiError, Rejection};
-pub use routes::{options_metadata, token_router, with_and_without_slash};
+pub use routes::{allow_header, options_metadata, token_router, with_and_without_slash};
 pub use state::{Tessera, TesseraBuilder};

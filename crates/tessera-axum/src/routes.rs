@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tessera_core::password::revoke_digest;
 use tessera_core::{Claims, TokenKind, User};
 use tessera_store::{OutstandingToken, RotateOutcome};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::body::{Fields, Validator};
 use crate::error::ApiError;
@@ -83,6 +84,13 @@ where
         .fallback(|method: axum::http::Method| async move {
             ApiError::MethodNotAllowed(method.to_string(), "POST, OPTIONS")
         })
+        .layer(allow_header("POST, OPTIONS"))
+}
+
+/// DRF sends `Allow` (the view's methods) on every response of a view, not only on 405s;
+/// some clients read it.
+pub fn allow_header(methods: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(header::ALLOW, HeaderValue::from_static(methods))
 }
 
 /// DRF's `SimpleMetadata` answer to OPTIONS, with the `Allow` header.

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tessera_axum::{ApiError, Authenticated, Fields, Tessera, Validator, options_metadata};
+use tessera_axum::{
+    ApiError, Authenticated, Fields, Tessera, Validator, allow_header, options_metadata,
+};
 use tessera_core::clock::iso_datetime;
 use tessera_store::{NewReview, Review};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -77,6 +79,7 @@ fn health_route() -> MethodRouter<Tessera> {
     get(|| async { Json(json!({"status": "ok"})) })
         .options(|| async { options_metadata("Health", &["GET", "HEAD", "OPTIONS"]) })
         .fallback(not_allowed("GET, HEAD, OPTIONS"))
+        .layer(allow_header("GET, HEAD, OPTIONS"))
 }
 
 fn me_route() -> MethodRouter<Tessera> {
@@ -85,6 +88,7 @@ fn me_route() -> MethodRouter<Tessera> {
     })
     .options(|| async { options_metadata("Me", &["GET", "HEAD", "OPTIONS"]) })
     .fallback(not_allowed("GET, HEAD, OPTIONS"))
+    .layer(allow_header("GET, HEAD, OPTIONS"))
 }
 
 fn reviews_route() -> MethodRouter<Tessera> {
@@ -92,6 +96,7 @@ fn reviews_route() -> MethodRouter<Tessera> {
         .post(create_review)
         .options(|| async { options_metadata("Review List", &["GET", "POST", "HEAD", "OPTIONS"]) })
         .fallback(not_allowed("GET, POST, HEAD, OPTIONS"))
+        .layer(allow_header("GET, POST, HEAD, OPTIONS"))
 }
 
 fn review_json(r: &Review) -> Value {

@@ -80,6 +80,10 @@ pub enum Command {
     },
     /// Validate the configuration and print a summary (never secrets).
     Check,
+    /// Create the reference deployment's demo users (alice/alice-pass, bob, carol, dave,
+    /// and an inactive user) and product reviews. Idempotent. For trying Tessera out and
+    /// for benchmarks; never run it on a production database.
+    SeedDemo,
 }
 
 /// Who to create.
@@ -160,6 +164,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Decode { token } => decode(&config, data_dir, &token),
+        Command::SeedDemo => crate::demo::seed(&config, &ready_store(&config, data_dir).await?).await,
         Command::Check => {
             let s = &config.settings;
             let keys = load_keys(s, data_dir, false);
@@ -217,7 +222,7 @@ async fn ready_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>>
     Ok(store)
 }
 
-async fn hash_blocking(config: &Config, password: String) -> Result<String> {
+pub(crate) async fn hash_blocking(config: &Config, password: String) -> Result<String> {
     let hasher =
         tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
     tokio::task::spawn_blocking(move || hasher.hash(&password))

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod keyfile;
 pub mod serve;
