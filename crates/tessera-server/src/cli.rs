@@ -164,7 +164,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Decode { token } => decode(&config, data_dir, &token),
-        Command::SeedDemo => crate::demo::seed(&config, &ready_store(&config, data_dir).await?).await,
+        Command::SeedDemo => {
+            crate::demo::seed(&config, &ready_store(&config, data_dir).await?).await
+        }
         Command::Check => {
             let s = &config.settings;
             let keys = load_keys(s, data_dir, false);

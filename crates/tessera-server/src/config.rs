@@ -116,6 +116,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_file_is_valid_and_complete() {
+        let text = include_str!("../../../tessera.example.toml");
+        let all: Map<String, Value> = Figment::from(Toml::string(text)).extract().unwrap();
+        let c = Config::from_map(all, None).unwrap();
+        assert_eq!(c.settings.access_token_lifetime, 300);
+        for key in tessera_core::settings::SETTING_NAMES
+            .iter()
+            .chain(SERVER_KEYS)
+        {
+            assert!(
+                text.contains(&format!("TESSERA_{key}")),
+                "{key} is not documented"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let mut m = Map::new();
         m.insert("ACESS_TOKEN_LIFETIME".into(), json!("5m"));

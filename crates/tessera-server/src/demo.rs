@@ -20,21 +20,51 @@ pub const USERS: [(&str, &str, &str, bool); 5] = [
 ];
 
 const REVIEWS: [(&str, i64, &str, &str); 5] = [
-    ("Espresso grinder", 5, "Consistent grind, quiet motor.", "alice"),
-    ("Espresso grinder", 3, "Good burrs, hopper too small.", "bob"),
-    ("Trail running shoes", 4, "Light and grippy; runs a half size small.", "alice"),
-    ("Noise-cancelling headphones", 2, "Great sound, the headband cracked in a month.", "carol"),
-    ("Cast iron skillet", 5, "Came well seasoned. Will outlive me.", "dave"),
+    (
+        "Espresso grinder",
+        5,
+        "Consistent grind, quiet motor.",
+        "alice",
+    ),
+    (
+        "Espresso grinder",
+        3,
+        "Good burrs, hopper too small.",
+        "bob",
+    ),
+    (
+        "Trail running shoes",
+        4,
+        "Light and grippy; runs a half size small.",
+        "alice",
+    ),
+    (
+        "Noise-cancelling headphones",
+        2,
+        "Great sound, the headband cracked in a month.",
+        "carol",
+    ),
+    (
+        "Cast iron skillet",
+        5,
+        "Came well seasoned. Will outlive me.",
+        "dave",
+    ),
 ];
 
 /// Creates (or restores) the demo users and reviews.
 pub async fn seed(config: &Config, store: &Arc<dyn Store>) -> Result<()> {
-    let hasher = tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
+    let hasher =
+        tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
     let now = SystemClock.now_micros();
     for (name, password, email, active) in USERS {
         let action = match store.user_by_username(name).await? {
             None => {
-                let mut nu = NewUser::new(name, &hash_blocking(config, password.to_owned()).await?, now);
+                let mut nu = NewUser::new(
+                    name,
+                    &hash_blocking(config, password.to_owned()).await?,
+                    now,
+                );
                 nu.email = email.to_owned();
                 nu.is_active = active;
                 store.create_user(&nu).await?;
@@ -60,7 +90,10 @@ pub async fn seed(config: &Config, store: &Arc<dyn Store>) -> Result<()> {
     let existing = store.list_reviews().await?;
     let mut created = 0;
     for (product, rating, comment, author) in REVIEWS {
-        if existing.iter().any(|r| r.product == product && r.author == author) {
+        if existing
+            .iter()
+            .any(|r| r.product == product && r.author == author)
+        {
             continue;
         }
         let Some(user) = store.user_by_username(author).await? else {
