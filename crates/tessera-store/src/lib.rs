@@ -17,10 +17,17 @@
 //! let alice = store.create_user(&NewUser::new("alice", "pbkdf2_sha256$1$s$aGFzaA==", 0)).await.unwrap();
 //!
 //! let old = OutstandingToken { jti: "a".repeat(32), user_id: Some(alice.id),
-//!     token: "…".into(), created_at: 0, expires_at: 86_400_000_000 };
+//!     token: "…".into(), created_at: 0, expires_at: 86_400_000_000,
+//!     family_id: Some("f".repeat(32)) };
+//! store.outstand(&old).await.unwrap();
 //! let new = OutstandingToken { jti: "b".repeat(32), ..old.clone() };
-//! assert_eq!(store.rotate(&old, &new, 1).await.unwrap(), RotateOutcome::Rotated);
-//! assert_eq!(store.rotate(&old, &new, 2).await.unwrap(), RotateOutcome::AlreadyBlacklisted);
+//! assert_eq!(store.rotate(&old, &new, 1, 0).await.unwrap(), RotateOutcome::Rotated);
+//! // Presenting the rotated-away token again is a replay: the family is revoked.
+//! let RotateOutcome::Reused(revoked) = store.rotate(&old, &new, 2, 0).await.unwrap() else {
+//!     panic!("expected reuse detection")
+//! };
+//! assert_eq!(revoked[0].id, "f".repeat(32));
+//! assert!(store.is_blacklisted(&new.jti).await.unwrap());
 //! assert!(store.is_blacklisted(&old.jti).await.unwrap());
 //! # });
 //! ```
@@ -32,9 +39,11 @@ use tessera_core::User;
 
 pub mod error;
 mod migrations;
+pub mod postgres;
 pub mod sqlite;
 
 pub use error::{Error, Result};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A user to create. Build with [`NewUser::new`] and set the flags you need.
@@ -78,7 +87,7 @@ impl NewUser {
 }
 
 /// A row of the outstanding-token ledger (every refresh and sliding token issued).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OutstandingToken {
     /// The token's unique id (`jti`).
     pub jti: String,
@@ -90,16 +99,55 @@ pub struct OutstandingToken {
     pub created_at: i64,
     /// Expiry (`exp`), microseconds since the epoch.
     pub expires_at: i64,
+    /// The token family (the login it descends from); `None` for tokens minted elsewhere.
+    pub family_id: Option<String>,
+}
+
+/// A token family: all refresh tokens that descend from one login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    /// 32 hex characters.
+    pub id: String,
+    /// The user who logged in.
+    pub user_id: Option<i64>,
+    /// The login time, microseconds since the epoch (for `REFRESH_TOKEN_ABSOLUTE_LIFETIME`).
+    pub created_at: i64,
+    /// When the family was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A family that was just revoked: every instance must stop its access tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedFamily {
+    /// The family id.
+    pub id: String,
+    /// Revocation time, microseconds since the epoch.
+    pub revoked_at: i64,
+}
+
+/// What other instances tell this one through the revocation channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationEvent {
+    /// A family was revoked.
+    Revoked(RevokedFamily),
+    /// The channel was interrupted: events may have been missed, reload from the ledger.
+    Resync,
 }
 
 /// What [`Store::rotate`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The old token is now blacklisted and the new one recorded, in one commit.
     Rotated,
-    /// The old token was already blacklisted (spent by a concurrent or earlier
-    /// rotation, or logged out); nothing was written.
+    /// The old token was already blacklisted (logged out, or its family revoked);
+    /// nothing was written.
     AlreadyBlacklisted,
+    /// The old token was rotated away less than the reuse grace ago (a client retrying,
+    /// several tabs): refused, nothing revoked.
+    ReusedWithinGrace,
+    /// The old token was rotated away before: a replay. Its whole family is now revoked
+    /// (committed); these are the families revoked.
+    Reused(Vec<RevokedFamily>),
 }
 
 /// Row counts of the ledger, for the CLI and for tests.
@@ -167,22 +215,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes a user; their ledger rows stay (user set to NULL), blacklisting included.
     async fn delete_user(&self, id: i64) -> Result<bool>;
 
-    /// Records an issued refresh or sliding token (idempotent by `jti`).
+    /// Records an issued refresh or sliding token (idempotent by `jti`), creating its
+    /// family when the token starts one.
     async fn outstand(&self, token: &OutstandingToken) -> Result<()>;
     /// True when the token with this `jti` is blacklisted.
     async fn is_blacklisted(&self, jti: &str) -> Result<bool>;
-    /// Blacklists `token`, recording it as outstanding first if it was not. Returns
-    /// false when it was blacklisted already. Committed before returning.
-    async fn blacklist(&self, token: &OutstandingToken, at_micros: i64) -> Result<bool>;
-    /// Refresh-token rotation in one transaction: refuse if `old` is blacklisted,
-    /// otherwise blacklist it and record `new`. Of any number of concurrent calls with
-    /// the same `old`, exactly one gets [`RotateOutcome::Rotated`].
+    /// The family of the token with this `jti`, if the ledger knows it.
+    async fn family_of(&self, jti: &str) -> Result<Option<Family>>;
+    /// Logout: blacklists `token` (recording it as outstanding first if it was not) and
+    /// revokes its family. Idempotent. Committed before returning; returns the families
+    /// revoked now.
+    async fn blacklist(&self, token: &OutstandingToken, at_micros: i64)
+    -> Result<Vec<RevokedFamily>>;
+    /// Refresh-token rotation in one transaction: blacklist `old` and record `new` (in
+    /// `old`'s family). Of any number of concurrent calls with the same `old`, exactly one
+    /// gets [`RotateOutcome::Rotated`]. Presenting a token rotated away more than
+    /// `reuse_grace_micros` ago revokes its family ([`RotateOutcome::Reused`]).
     async fn rotate(
         &self,
         old: &OutstandingToken,
         new: &OutstandingToken,
         at_micros: i64,
+        reuse_grace_micros: i64,
     ) -> Result<RotateOutcome>;
+    /// Logout everywhere: revokes every family of the user and blacklists all their
+    /// outstanding tokens. Returns the families revoked now.
+    async fn revoke_user(&self, user_id: i64, at_micros: i64) -> Result<Vec<RevokedFamily>>;
+    /// Families revoked at or after `since` (to rebuild an in-memory revocation set).
+    async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>>;
+    /// Forwards revocations made by other instances to `tx` until `tx` closes. Stores
+    /// without a cross-process channel (SQLite: one process) return at once: the
+    /// instance that revokes applies its own revocations directly.
+    async fn listen_revocations(
+        &self,
+        tx: tokio::sync::mpsc::UnboundedSender<RevocationEvent>,
+    ) -> Result<()> {
+        drop(tx);
+        Ok(())
+    }
     /// Deletes outstanding tokens that expired at or before `now` (and, by cascade,
     /// their blacklist rows). Returns how many outstanding rows went.
     async fn flush_expired(&self, now_micros: i64) -> Result<u64>;
@@ -195,15 +265,42 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_review(&self, review: &NewReview) -> Result<Review>;
 }
 
+/// Connection pool limits for [`open_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections held open.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store reports itself
+    /// unavailable (answered 503).
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_connections: 10,
+            acquire_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
 /// Opens the store a `DATABASE_URL` names (`sqlite://PATH`, or a bare path), creating
 /// the SQLite file if needed. Does not migrate.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, PoolOptions::default()).await
+}
+
+/// [`open`] with explicit pool limits. `postgres://…` / `postgresql://…` open PostgreSQL.
+pub async fn open_with(url: &str, pool: PoolOptions) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PgStore::open(url, pool).await?));
+    }
     if url.starts_with("sqlite:") || !url.contains("://") {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
-        return Ok(Arc::new(SqliteStore::open(path).await?));
+        return Ok(Arc::new(SqliteStore::open(path, pool).await?));
     }
     Err(Error::UnsupportedUrl(url.to_owned()))
 }

@@ -12,8 +12,29 @@ pub(crate) struct Migration {
 }
 
 /// SQLite migrations, in order.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_token_families",
+        sql: include_str!("../migrations/sqlite/0002_token_families.sql"),
+    },
+];
+
+/// PostgreSQL migrations, in order (same versions and names as SQLite's).
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_token_families",
+        sql: include_str!("../migrations/postgres/0002_token_families.sql"),
+    },
+];

@@ -22,7 +22,8 @@ use tessera_core::clock::{django_datetime, parse_django_datetime};
 
 use crate::migrations::SQLITE;
 use crate::{
-    Error, LedgerCounts, NewReview, NewUser, OutstandingToken, Result, Review, RotateOutcome, Store,
+    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result,
+    Review, RevokedFamily, RotateOutcome, Store,
 };
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
@@ -45,7 +46,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path`.
-    pub async fn open(path: &str) -> Result<Self> {
+    pub async fn open(path: &str, limits: PoolOptions) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -53,9 +54,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(limits.max_connections.max(1))
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(limits.acquire_timeout)
             .connect_with(options)
             .await?;
         Ok(SqliteStore { pool })
@@ -100,13 +101,32 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
     })
 }
 
-/// Inserts `t` unless its jti is known. The user reference is dropped when that user no
-/// longer exists (Simple JWT resolves it the same way), so a stale token can still be
-/// blacklisted after its user was deleted.
-async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<u64> {
-    let r = sqlx::query(
-        "INSERT INTO token_blacklist_outstandingtoken (token, created_at, expires_at, user_id, jti) \
-         VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5) \
+/// Creates the family `t` starts, if it names one that does not exist yet.
+async fn ensure_family(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
+    if let Some(family) = &t.family_id {
+        sqlx::query(
+            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) \
+             VALUES (?1, (SELECT id FROM auth_user WHERE id = ?2), ?3, NULL) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(family)
+        .bind(t.user_id)
+        .bind(django_datetime(t.created_at))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts `t` (and its family) unless its jti is known. The user reference is dropped
+/// when that user no longer exists (Simple JWT resolves it the same way), so a stale
+/// token can still be blacklisted after its user was deleted.
+async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
+    ensure_family(tx, t).await?;
+    sqlx::query(
+        "INSERT INTO token_blacklist_outstandingtoken \
+         (token, created_at, expires_at, user_id, jti, family_id) \
+         VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
          ON CONFLICT (jti) DO NOTHING",
     )
     .bind(&t.token)
@@ -114,23 +134,68 @@ async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToke
     .bind(django_datetime(t.expires_at))
     .bind(t.user_id)
     .bind(&t.jti)
+    .bind(&t.family_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Blacklists the outstanding row with `jti`; 0 rows when it already was.
+async fn insert_blacklisted(
+    tx: &mut sqlx::SqliteConnection,
+    jti: &str,
+    at: i64,
+    reason: &str,
+) -> Result<u64> {
+    let r = sqlx::query(
+        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
+         SELECT ?1, id, ?3 FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
+         ON CONFLICT (token_id) DO NOTHING",
+    )
+    .bind(django_datetime(at))
+    .bind(jti)
+    .bind(reason)
     .execute(&mut *tx)
     .await?;
     Ok(r.rows_affected())
 }
 
-/// Blacklists the outstanding row with `jti`; 0 rows when it already was.
-async fn insert_blacklisted(tx: &mut sqlx::SqliteConnection, jti: &str, at: i64) -> Result<u64> {
+/// Revokes a family: marks it and blacklists every token in it.
+async fn revoke_family(
+    tx: &mut sqlx::SqliteConnection,
+    family: &str,
+    at: i64,
+) -> Result<Option<RevokedFamily>> {
     let r = sqlx::query(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
-         SELECT ?1, id FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
+        "UPDATE tessera_token_family SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    )
+    .bind(django_datetime(at))
+    .bind(family)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
+         SELECT ?1, id, 'revoked' FROM token_blacklist_outstandingtoken WHERE family_id = ?2 \
          ON CONFLICT (token_id) DO NOTHING",
     )
     .bind(django_datetime(at))
-    .bind(jti)
+    .bind(family)
     .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected())
+    Ok((r.rows_affected() == 1).then(|| RevokedFamily {
+        id: family.to_owned(),
+        revoked_at: at,
+    }))
+}
+
+fn parse_micros(s: Option<String>, table: &'static str) -> Result<Option<i64>> {
+    s.map(|s| {
+        parse_django_datetime(&s).ok_or_else(|| Error::BadRow {
+            table,
+            message: "not a datetime".into(),
+        })
+    })
+    .transpose()
 }
 
 #[async_trait]
@@ -263,8 +328,9 @@ impl Store for SqliteStore {
     }
 
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_outstanding(&mut conn, t).await?;
+        let mut tx = self.write_tx().await?;
+        insert_outstanding(&mut tx, t).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -279,12 +345,39 @@ impl Store for SqliteStore {
         Ok(hit.is_some())
     }
 
-    async fn blacklist(&self, t: &OutstandingToken, at: i64) -> Result<bool> {
+    async fn family_of(&self, jti: &str) -> Result<Option<Family>> {
+        let row = sqlx::query(
+            "SELECT f.id, f.user_id, f.created_at, f.revoked_at FROM tessera_token_family f \
+             JOIN token_blacklist_outstandingtoken o ON o.family_id = f.id WHERE o.jti = ?1",
+        )
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Family {
+            id: row.try_get(0)?,
+            user_id: row.try_get(1)?,
+            created_at: parse_micros(row.try_get(2)?, "tessera_token_family")?.unwrap_or(0),
+            revoked_at: parse_micros(row.try_get(3)?, "tessera_token_family")?,
+        }))
+    }
+
+    async fn blacklist(&self, t: &OutstandingToken, at: i64) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.write_tx().await?;
         insert_outstanding(&mut tx, t).await?;
-        let created = insert_blacklisted(&mut tx, &t.jti, at).await? == 1;
+        insert_blacklisted(&mut tx, &t.jti, at, "logout").await?;
+        let family: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = ?1",
+        )
+        .bind(&t.jti)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut revoked = Vec::new();
+        if let Some(Some(f)) = family {
+            revoked.extend(revoke_family(&mut tx, &f, at).await?);
+        }
         tx.commit().await?;
-        Ok(created)
+        Ok(revoked)
     }
 
     async fn rotate(
@@ -292,23 +385,101 @@ impl Store for SqliteStore {
         old: &OutstandingToken,
         new: &OutstandingToken,
         at: i64,
+        grace: i64,
     ) -> Result<RotateOutcome> {
         let mut tx = self.write_tx().await?;
         insert_outstanding(&mut tx, old).await?;
-        if insert_blacklisted(&mut tx, &old.jti, at).await? == 0 {
-            tx.rollback().await?;
-            return Ok(RotateOutcome::AlreadyBlacklisted);
+        if insert_blacklisted(&mut tx, &old.jti, at, "rotated").await? == 0 {
+            let row = sqlx::query(
+                "SELECT b.reason, b.blacklisted_at, o.family_id \
+                 FROM token_blacklist_blacklistedtoken b \
+                 JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = ?1",
+            )
+            .bind(&old.jti)
+            .fetch_one(&mut *tx)
+            .await?;
+            let reason: Option<String> = row.try_get(0)?;
+            let when = parse_micros(row.try_get(1)?, "token_blacklist_blacklistedtoken")?;
+            let family: Option<String> = row.try_get(2)?;
+            if reason.as_deref() != Some("rotated") {
+                tx.rollback().await?;
+                return Ok(RotateOutcome::AlreadyBlacklisted);
+            }
+            if when.is_some_and(|w| at.saturating_sub(w) <= grace) {
+                tx.rollback().await?;
+                return Ok(RotateOutcome::ReusedWithinGrace);
+            }
+            let mut revoked = Vec::new();
+            if let Some(f) = family {
+                revoked.extend(revoke_family(&mut tx, &f, at).await?);
+            }
+            tx.commit().await?;
+            return Ok(RotateOutcome::Reused(revoked));
         }
         insert_outstanding(&mut tx, new).await?;
         tx.commit().await?;
         Ok(RotateOutcome::Rotated)
     }
 
+    async fn revoke_user(&self, user_id: i64, at: i64) -> Result<Vec<RevokedFamily>> {
+        let mut tx = self.write_tx().await?;
+        let families: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM tessera_token_family WHERE user_id = ?1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut revoked = Vec::new();
+        for f in &families {
+            revoked.extend(revoke_family(&mut tx, f, at).await?);
+        }
+        sqlx::query(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
+             SELECT ?1, id, 'revoked' FROM token_blacklist_outstandingtoken \
+             WHERE user_id = ?2 AND expires_at > ?1 ON CONFLICT (token_id) DO NOTHING",
+        )
+        .bind(django_datetime(at))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoked_families_since(&self, since: i64) -> Result<Vec<RevokedFamily>> {
+        let rows = sqlx::query(
+            "SELECT id, revoked_at FROM tessera_token_family WHERE revoked_at >= ?1",
+        )
+        .bind(django_datetime(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RevokedFamily {
+                    id: r.try_get(0)?,
+                    revoked_at: parse_micros(r.try_get(1)?, "tessera_token_family")?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
     async fn flush_expired(&self, now: i64) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("DELETE FROM token_blacklist_outstandingtoken WHERE expires_at <= ?1")
             .bind(django_datetime(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // A family with no tokens left can never be used again; a revoked one is kept a
+        // day longer, for instances rebuilding their access-token revocation set.
+        sqlx::query(
+            "DELETE FROM tessera_token_family WHERE NOT EXISTS (SELECT 1 FROM \
+             token_blacklist_outstandingtoken o WHERE o.family_id = tessera_token_family.id) \
+             AND (revoked_at IS NULL OR revoked_at <= ?1)",
+        )
+        .bind(django_datetime(now.saturating_sub(86_400_000_000)))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(r.rows_affected())
     }
 

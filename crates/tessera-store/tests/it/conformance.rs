@@ -2,16 +2,12 @@
 
 use std::sync::Arc;
 
-use tessera_store::{NewReview, NewUser, OutstandingToken, RotateOutcome, Store, open};
+use tessera_store::{
+    NewReview, NewUser, OutstandingToken, RevocationEvent, RotateOutcome, Store,
+};
 
-/// A fresh, migrated SQLite store in its own temporary directory.
-async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}/test.sqlite3", dir.path().display());
-    let store = open(&url).await.expect("open");
-    store.migrate().await.expect("migrate");
-    (dir, store)
-}
+/// 2100-01-01: far in the future, inside the datetime range both databases store.
+const FAR: i64 = 4_102_444_800_000_000;
 
 fn token(jti: &str, user: Option<i64>, expires: i64) -> OutstandingToken {
     OutstandingToken {
@@ -20,16 +16,34 @@ fn token(jti: &str, user: Option<i64>, expires: i64) -> OutstandingToken {
         token: format!("token-{jti}"),
         created_at: 1_000_000,
         expires_at: expires,
+        family_id: None,
     }
 }
 
+fn in_family(jti: &str, user: Option<i64>, family: &str) -> OutstandingToken {
+    OutstandingToken {
+        family_id: Some(family.to_owned()),
+        ..token(jti, user, FAR)
+    }
+}
+
+/// Runs each test function against SQLite and against PostgreSQL.
 macro_rules! for_each_store {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let (_dir, store) = super::sqlite().await;
+                    let (_guard, store) = crate::support::sqlite().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some((_guard, store, _url)) = crate::support::postgres().await else { return };
                     super::$name(store).await;
                 }
             )*
@@ -45,6 +59,10 @@ for_each_store!(
     rotation_is_exactly_once_under_concurrency,
     flush_removes_only_expired,
     reviews,
+    reuse_of_a_rotated_token_revokes_the_family,
+    reuse_within_grace_is_refused_without_revoking,
+    logout_revokes_the_family,
+    revoke_user_revokes_everything,
 );
 
 async fn migrate_is_idempotent(store: Arc<dyn Store>) {
@@ -100,20 +118,17 @@ async fn blacklist_is_idempotent_and_survives_user_deletion(store: Arc<dyn Store
         .create_user(&NewUser::new("carol", "!", 0))
         .await
         .unwrap();
-    let t = token("a1", Some(u.id), i64::MAX / 2);
+    let t = token("a1", Some(u.id), FAR);
     store.outstand(&t).await.unwrap();
     store.outstand(&t).await.unwrap();
     assert!(!store.is_blacklisted("a1").await.unwrap());
-    assert!(store.blacklist(&t, 1).await.unwrap());
-    assert!(!store.blacklist(&t, 2).await.unwrap());
+    store.blacklist(&t, 1).await.unwrap();
+    store.blacklist(&t, 2).await.unwrap();
     assert!(store.is_blacklisted("a1").await.unwrap());
     // A token never recorded (minted elsewhere) can be blacklisted too.
-    assert!(
-        store
-            .blacklist(&token("ghost", Some(999), i64::MAX / 2), 3)
-            .await
-            .unwrap()
-    );
+    let ghost = token("ghost", Some(999), FAR);
+    store.blacklist(&ghost, 3).await.unwrap();
+    assert!(store.is_blacklisted("ghost").await.unwrap());
     store.delete_user(u.id).await.unwrap();
     assert!(store.is_blacklisted("a1").await.unwrap());
     let c = store.ledger_counts().await.unwrap();
@@ -125,21 +140,23 @@ async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
         .create_user(&NewUser::new("dave", "!", 0))
         .await
         .unwrap();
-    let old = token("old", Some(u.id), i64::MAX / 2);
+    let old = token("old", Some(u.id), FAR);
     store.outstand(&old).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = store.clone();
         let old = old.clone();
         tasks.push(tokio::spawn(async move {
-            let new = token(&format!("new{i}"), old.user_id, i64::MAX / 2);
-            store.rotate(&old, &new, 10).await
+            let new = token(&format!("new{i}"), old.user_id, FAR);
+            store.rotate(&old, &new, 10, 1_000_000).await
         }));
     }
     let mut rotated = 0;
     for t in tasks {
-        if t.await.unwrap().unwrap() == RotateOutcome::Rotated {
-            rotated += 1;
+        match t.await.unwrap().unwrap() {
+            RotateOutcome::Rotated => rotated += 1,
+            RotateOutcome::ReusedWithinGrace => {}
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(rotated, 1);
@@ -153,7 +170,7 @@ async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
 
 async fn flush_removes_only_expired(store: Arc<dyn Store>) {
     store.outstand(&token("e1", None, 1_000)).await.unwrap();
-    store.blacklist(&token("e2", None, 2_000), 1).await.unwrap();
+    store.blacklist(&in_family_exp("e2", 2_000), 1).await.unwrap();
     store.outstand(&token("live", None, 10_000)).await.unwrap();
     assert_eq!(store.flush_expired(2_000).await.unwrap(), 2);
     let c = store.ledger_counts().await.unwrap();
@@ -180,4 +197,112 @@ async fn reviews(store: Arc<dyn Store>) {
         ("erin", 4, 7_000_000)
     );
     assert_eq!(store.list_reviews().await.unwrap(), vec![r]);
+}
+
+fn in_family_exp(jti: &str, expires: i64) -> OutstandingToken {
+    OutstandingToken {
+        expires_at: expires,
+        ..in_family(jti, None, &format!("fam-{jti}"))
+    }
+}
+
+async fn reuse_of_a_rotated_token_revokes_the_family(store: Arc<dyn Store>) {
+    let u = store.create_user(&NewUser::new("frank", "!", 0)).await.unwrap();
+    let (t1, t2, t3) = (
+        in_family("t1", Some(u.id), "fam1"),
+        in_family("t2", Some(u.id), "fam1"),
+        in_family("t3", Some(u.id), "fam1"),
+    );
+    let other = in_family("o1", Some(u.id), "fam2");
+    store.outstand(&t1).await.unwrap();
+    store.outstand(&other).await.unwrap();
+    let fam = store.family_of("t1").await.unwrap().unwrap();
+    assert_eq!((fam.id.as_str(), fam.user_id, fam.revoked_at), ("fam1", Some(u.id), None));
+    assert_eq!(store.rotate(&t1, &t2, 100, 0).await.unwrap(), RotateOutcome::Rotated);
+    assert_eq!(store.rotate(&t2, &t3, 200, 0).await.unwrap(), RotateOutcome::Rotated);
+    assert_eq!(store.family_of("t3").await.unwrap().unwrap().id, "fam1");
+    // t1 again: a replay. The family goes, the victim's current token (t3) included.
+    let RotateOutcome::Reused(revoked) =
+        store.rotate(&t1, &in_family("t4", Some(u.id), "fam1"), 300, 0).await.unwrap()
+    else {
+        panic!("expected reuse")
+    };
+    assert_eq!(revoked.len(), 1);
+    assert_eq!((revoked[0].id.as_str(), revoked[0].revoked_at), ("fam1", 300));
+    assert!(store.is_blacklisted("t3").await.unwrap());
+    assert_eq!(store.family_of("t3").await.unwrap().unwrap().revoked_at, Some(300));
+    assert!(store.family_of("t4").await.unwrap().is_none(), "nothing minted on reuse");
+    // Other sessions of the user are untouched.
+    assert!(!store.is_blacklisted("o1").await.unwrap());
+    // The current token is now refused as blacklisted, not as a reuse.
+    assert_eq!(
+        store.rotate(&t3, &in_family("t5", Some(u.id), "fam1"), 400, 0).await.unwrap(),
+        RotateOutcome::AlreadyBlacklisted
+    );
+    assert_eq!(store.revoked_families_since(300).await.unwrap(), revoked);
+    assert!(store.revoked_families_since(301).await.unwrap().is_empty());
+}
+
+async fn reuse_within_grace_is_refused_without_revoking(store: Arc<dyn Store>) {
+    let (a, b) = (in_family("g1", None, "famg"), in_family("g2", None, "famg"));
+    store.outstand(&a).await.unwrap();
+    assert_eq!(store.rotate(&a, &b, 1_000_000, 5_000_000).await.unwrap(), RotateOutcome::Rotated);
+    let again = in_family("g3", None, "famg");
+    assert_eq!(
+        store.rotate(&a, &again, 3_000_000, 5_000_000).await.unwrap(),
+        RotateOutcome::ReusedWithinGrace
+    );
+    assert!(!store.is_blacklisted("g2").await.unwrap(), "the new token survives");
+    assert!(matches!(
+        store.rotate(&a, &again, 7_000_000, 5_000_000).await.unwrap(),
+        RotateOutcome::Reused(_)
+    ));
+}
+
+async fn logout_revokes_the_family(store: Arc<dyn Store>) {
+    let t = in_family("l1", None, "faml");
+    store.outstand(&t).await.unwrap();
+    let revoked = store.blacklist(&t, 50).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert!(store.blacklist(&t, 60).await.unwrap().is_empty(), "idempotent");
+    assert_eq!(store.rotate(&t, &in_family("l2", None, "faml"), 70, 0).await.unwrap(), RotateOutcome::AlreadyBlacklisted);
+}
+
+async fn revoke_user_revokes_everything(store: Arc<dyn Store>) {
+    let u = store.create_user(&NewUser::new("gina", "!", 0)).await.unwrap();
+    let v = store.create_user(&NewUser::new("hank", "!", 0)).await.unwrap();
+    store.outstand(&in_family("r1", Some(u.id), "famr1")).await.unwrap();
+    store.outstand(&in_family("r2", Some(u.id), "famr2")).await.unwrap();
+    store.outstand(&token("r3", Some(u.id), FAR)).await.unwrap();
+    store.outstand(&in_family("r4", Some(v.id), "famr4")).await.unwrap();
+    let mut revoked = store.revoke_user(u.id, 10).await.unwrap();
+    revoked.sort_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<&str> = revoked.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["famr1", "famr2"]);
+    for jti in ["r1", "r2", "r3"] {
+        assert!(store.is_blacklisted(jti).await.unwrap(), "{jti}");
+    }
+    assert!(!store.is_blacklisted("r4").await.unwrap());
+    assert!(store.revoke_user(u.id, 20).await.unwrap().is_empty());
+}
+
+/// PostgreSQL only: a revocation committed through one connection pool reaches another
+/// pool's listener (another instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_revocations_reach_other_instances() {
+    let Some((_guard, a, url)) = crate::support::postgres().await else { return };
+    let b = tessera_store::open(&url).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    b.listen_revocations(tx).await.unwrap();
+    let t = in_family("n1", None, "famn");
+    a.outstand(&t).await.unwrap();
+    a.blacklist(&t, 123).await.unwrap();
+    let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .expect("notification within 5 s")
+        .unwrap();
+    assert_eq!(
+        ev,
+        RevocationEvent::Revoked(tessera_store::RevokedFamily { id: "famn".into(), revoked_at: 123 })
+    );
 }

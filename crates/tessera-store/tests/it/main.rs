@@ -1,7 +1,7 @@
-//! Integration tests of tessera-store, against a real SQLite file.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Integration tests of tessera-store against a real SQLite file and a real PostgreSQL.
 //!
-//! `conformance` is written against the `Store` trait only, so every implementation
-//! runs the same suite.
+//! `conformance` is written against the `Store` trait only, and runs unchanged on both.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod conformance;
+mod support;

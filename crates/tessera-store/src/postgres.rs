@@ -1,0 +1,655 @@
+//! The PostgreSQL store, for several Tessera instances behind a load balancer.
+//!
+//! * Exactly-once rotation rests on the unique index of the blacklist's `token_id`: two
+//!   transactions inserting the same row serialise on it, and the second sees the
+//!   conflict after the first commits. No explicit locks, so no lock-order deadlocks.
+//! * Revocations are announced with `pg_notify` inside the revoking transaction, so the
+//!   notification is delivered exactly when (and only if) the revocation commits. Other
+//!   instances `LISTEN` and update their in-memory revocation sets.
+//! * Timestamps are Django's `timestamp with time zone`; they cross the wire as integer
+//!   microseconds (converted in SQL), so nothing is lost to floating point.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, Row};
+use tessera_core::User;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::migrations::POSTGRES;
+use crate::{
+    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result,
+    Review, RevocationEvent, RevokedFamily, RotateOutcome, Store,
+};
+
+/// The notification channel revocations are announced on.
+pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
+
+/// A timestamptz from integer microseconds bound at `$n`.
+macro_rules! ts {
+    ($n:literal) => {
+        concat!("(TIMESTAMPTZ 'epoch' + $", $n, "::int8 * INTERVAL '1 microsecond')")
+    };
+}
+
+/// Integer microseconds of a timestamptz column.
+macro_rules! micros {
+    ($col:literal) => {
+        concat!("(EXTRACT(EPOCH FROM ", $col, ") * 1000000)::int8")
+    };
+}
+
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id::int8 AS id, password, ",
+            micros!("last_login"),
+            " AS last_login, is_superuser, username, last_name, email, is_staff, is_active, ",
+            micros!("date_joined"),
+            " AS date_joined, first_name FROM auth_user ",
+            $rest
+        )
+    };
+}
+
+/// A store on one PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:pass@host/db`).
+    pub async fn open(url: &str, limits: PoolOptions) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(limits.max_connections.max(1))
+            .acquire_timeout(limits.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The underlying pool, for tests and tooling.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn user_from_row(row: &PgRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        password: row.try_get("password")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        is_active: row.try_get("is_active")?,
+        is_staff: row.try_get("is_staff")?,
+        is_superuser: row.try_get("is_superuser")?,
+        last_login: row.try_get("last_login")?,
+        date_joined: row.try_get::<Option<i64>, _>("date_joined")?.unwrap_or(0),
+    })
+}
+
+async fn ensure_family(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()> {
+    if let Some(family) = &t.family_id {
+        sqlx::query(concat!(
+            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) ",
+            "VALUES ($1, (SELECT id FROM auth_user WHERE id = $2::int8), ",
+            ts!("3"),
+            ", NULL) ON CONFLICT (id) DO NOTHING"
+        ))
+        .bind(family)
+        .bind(t.user_id)
+        .bind(t.created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_outstanding(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()> {
+    ensure_family(tx, t).await?;
+    sqlx::query(concat!(
+        "INSERT INTO token_blacklist_outstandingtoken ",
+        "(token, created_at, expires_at, user_id, jti, family_id) VALUES ($1, ",
+        ts!("2"),
+        ", ",
+        ts!("3"),
+        ", (SELECT id FROM auth_user WHERE id = $4::int8), $5, $6) ON CONFLICT (jti) DO NOTHING"
+    ))
+    .bind(&t.token)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.user_id)
+    .bind(&t.jti)
+    .bind(&t.family_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_blacklisted(tx: &mut PgConnection, jti: &str, at: i64, reason: &str) -> Result<u64> {
+    let r = sqlx::query(concat!(
+        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
+        ts!("1"),
+        ", id, $3 FROM token_blacklist_outstandingtoken WHERE jti = $2 ",
+        "ON CONFLICT (token_id) DO NOTHING"
+    ))
+    .bind(at)
+    .bind(jti)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+async fn revoke_family(tx: &mut PgConnection, family: &str, at: i64) -> Result<Option<RevokedFamily>> {
+    let r = sqlx::query(concat!(
+        "UPDATE tessera_token_family SET revoked_at = ",
+        ts!("1"),
+        " WHERE id = $2 AND revoked_at IS NULL"
+    ))
+    .bind(at)
+    .bind(family)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(concat!(
+        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
+        ts!("1"),
+        ", id, 'revoked' FROM token_blacklist_outstandingtoken WHERE family_id = $2 ",
+        "ON CONFLICT (token_id) DO NOTHING"
+    ))
+    .bind(at)
+    .bind(family)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(None);
+    }
+    // Delivered to listeners when (and only if) this transaction commits.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVOCATION_CHANNEL)
+        .bind(format!("{family} {at}"))
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(RevokedFamily {
+        id: family.to_owned(),
+        revoked_at: at,
+    }))
+}
+
+/// Parses a notification payload (`"<family id> <revoked_at micros>"`).
+fn parse_payload(payload: &str) -> Option<RevokedFamily> {
+    let (id, at) = payload.split_once(' ')?;
+    Some(RevokedFamily {
+        id: id.to_owned(),
+        revoked_at: at.parse().ok()?,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        // One migrator at a time across instances starting together.
+        sqlx::query("SELECT pg_advisory_lock(7261736573736574)")
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS tessera_migrations (version int8 PRIMARY KEY, \
+                 name text NOT NULL, applied_at timestamp with time zone NOT NULL DEFAULT now())",
+            )
+            .execute(&mut *conn)
+            .await?;
+            let mut applied = Vec::new();
+            for m in POSTGRES {
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // The SQL is a constant compiled into the binary, never user input.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|source| Error::Migration {
+                        version: m.version,
+                        name: m.name,
+                        source,
+                    })?;
+                sqlx::query("INSERT INTO tessera_migrations (version, name) VALUES ($1, $2)")
+                    .bind(m.version)
+                    .bind(m.name)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                applied.push(m.name.to_owned());
+            }
+            Ok::<_, Error>(applied)
+        }
+        .await;
+        sqlx::query("SELECT pg_advisory_unlock(7261736573736574)")
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query(select_users!("WHERE id = $1::int8"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query(select_users!("WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(select_users!("ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn create_user(&self, u: &NewUser) -> Result<User> {
+        let id: Option<i64> = sqlx::query_scalar(concat!(
+            "INSERT INTO auth_user (password, last_login, is_superuser, username, last_name, ",
+            "email, is_staff, is_active, date_joined, first_name) ",
+            "VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, ",
+            ts!("8"),
+            ", $9) ON CONFLICT (username) DO NOTHING RETURNING id::int8"
+        ))
+        .bind(&u.password_hash)
+        .bind(u.is_superuser)
+        .bind(&u.username)
+        .bind(&u.last_name)
+        .bind(&u.email)
+        .bind(u.is_staff)
+        .bind(u.is_active)
+        .bind(u.date_joined)
+        .bind(&u.first_name)
+        .fetch_optional(&self.pool)
+        .await?;
+        let id = id.ok_or_else(|| Error::UsernameTaken(u.username.clone()))?;
+        self.user_by_id(id).await?.ok_or_else(|| Error::BadRow {
+            table: "auth_user",
+            message: "inserted user vanished".into(),
+        })
+    }
+
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE auth_user SET password = $1 WHERE id = $2::int8")
+            .bind(hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
+        sqlx::query(concat!(
+            "UPDATE auth_user SET last_login = ",
+            ts!("1"),
+            " WHERE id = $2::int8"
+        ))
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+        let r = sqlx::query("UPDATE auth_user SET is_active = $1 WHERE id = $2::int8")
+            .bind(active)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn delete_user(&self, id: i64) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM auth_user WHERE id = $1::int8")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_outstanding(&mut tx, t).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM token_blacklist_blacklistedtoken b \
+             JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = $1",
+        )
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hit.is_some())
+    }
+
+    async fn family_of(&self, jti: &str) -> Result<Option<Family>> {
+        let row = sqlx::query(concat!(
+            "SELECT f.id, f.user_id::int8, ",
+            micros!("f.created_at"),
+            ", ",
+            micros!("f.revoked_at"),
+            " FROM tessera_token_family f JOIN token_blacklist_outstandingtoken o ",
+            "ON o.family_id = f.id WHERE o.jti = $1"
+        ))
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Family {
+            id: row.try_get(0)?,
+            user_id: row.try_get(1)?,
+            created_at: row.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
+            revoked_at: row.try_get(3)?,
+        }))
+    }
+
+    async fn blacklist(&self, t: &OutstandingToken, at: i64) -> Result<Vec<RevokedFamily>> {
+        let mut tx = self.pool.begin().await?;
+        insert_outstanding(&mut tx, t).await?;
+        insert_blacklisted(&mut tx, &t.jti, at, "logout").await?;
+        let family: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = $1",
+        )
+        .bind(&t.jti)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut revoked = Vec::new();
+        if let Some(Some(f)) = family {
+            revoked.extend(revoke_family(&mut tx, &f, at).await?);
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn rotate(
+        &self,
+        old: &OutstandingToken,
+        new: &OutstandingToken,
+        at: i64,
+        grace: i64,
+    ) -> Result<RotateOutcome> {
+        let mut tx = self.pool.begin().await?;
+        insert_outstanding(&mut tx, old).await?;
+        if insert_blacklisted(&mut tx, &old.jti, at, "rotated").await? == 0 {
+            let row = sqlx::query(concat!(
+                "SELECT b.reason, ",
+                micros!("b.blacklisted_at"),
+                ", o.family_id FROM token_blacklist_blacklistedtoken b ",
+                "JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = $1"
+            ))
+            .bind(&old.jti)
+            .fetch_one(&mut *tx)
+            .await?;
+            let reason: Option<String> = row.try_get(0)?;
+            let when: Option<i64> = row.try_get(1)?;
+            let family: Option<String> = row.try_get(2)?;
+            if reason.as_deref() != Some("rotated") {
+                tx.rollback().await?;
+                return Ok(RotateOutcome::AlreadyBlacklisted);
+            }
+            if when.is_some_and(|w| at.saturating_sub(w) <= grace) {
+                tx.rollback().await?;
+                return Ok(RotateOutcome::ReusedWithinGrace);
+            }
+            let mut revoked = Vec::new();
+            if let Some(f) = family {
+                revoked.extend(revoke_family(&mut tx, &f, at).await?);
+            }
+            tx.commit().await?;
+            return Ok(RotateOutcome::Reused(revoked));
+        }
+        insert_outstanding(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(RotateOutcome::Rotated)
+    }
+
+    async fn revoke_user(&self, user_id: i64, at: i64) -> Result<Vec<RevokedFamily>> {
+        let mut tx = self.pool.begin().await?;
+        let families: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM tessera_token_family WHERE user_id = $1::int8 AND revoked_at IS NULL \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut revoked = Vec::new();
+        for f in &families {
+            revoked.extend(revoke_family(&mut tx, f, at).await?);
+        }
+        sqlx::query(concat!(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
+            ts!("1"),
+            ", id, 'revoked' FROM token_blacklist_outstandingtoken WHERE user_id = $2::int8 AND expires_at > ",
+            ts!("1"),
+            " ON CONFLICT (token_id) DO NOTHING"
+        ))
+        .bind(at)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoked_families_since(&self, since: i64) -> Result<Vec<RevokedFamily>> {
+        let rows = sqlx::query(concat!(
+            "SELECT id, ",
+            micros!("revoked_at"),
+            " FROM tessera_token_family WHERE revoked_at >= ",
+            ts!("1")
+        ))
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RevokedFamily {
+                    id: r.try_get(0)?,
+                    revoked_at: r.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn listen_revocations(&self, tx: UnboundedSender<RevocationEvent>) -> Result<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(REVOCATION_CHANNEL).await?;
+        tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        if let Some(r) = parse_payload(n.payload())
+                            && tx.send(RevocationEvent::Revoked(r)).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    // The connection dropped; the next try_recv reconnects and re-listens.
+                    // Anything sent meanwhile is lost, so the consumer reloads.
+                    Ok(None) => {
+                        tracing::warn!("revocation channel interrupted; reconnecting");
+                        if tx.send(RevocationEvent::Resync).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "revocation channel unavailable; retrying");
+                        if tx.is_closed() {
+                            return;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn flush_expired(&self, now: i64) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(concat!(
+            "DELETE FROM token_blacklist_outstandingtoken WHERE expires_at <= ",
+            ts!("1")
+        ))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(concat!(
+            "DELETE FROM tessera_token_family f WHERE NOT EXISTS (SELECT 1 FROM ",
+            "token_blacklist_outstandingtoken o WHERE o.family_id = f.id) ",
+            "AND (f.revoked_at IS NULL OR f.revoked_at <= ",
+            ts!("1"),
+            ")"
+        ))
+        .bind(now.saturating_sub(86_400_000_000))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn ledger_counts(&self) -> Result<LedgerCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM token_blacklist_outstandingtoken) AS o, \
+                    (SELECT count(*) FROM token_blacklist_blacklistedtoken) AS b",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(LedgerCounts {
+            outstanding: row.try_get("o")?,
+            blacklisted: row.try_get("b")?,
+        })
+    }
+
+    async fn list_reviews(&self) -> Result<Vec<Review>> {
+        let rows = sqlx::query(concat!(
+            "SELECT r.id::int8, r.product, r.rating::int8, r.comment, u.username, ",
+            micros!("r.created_at"),
+            " FROM api_review r JOIN auth_user u ON u.id = r.author_id ORDER BY r.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(review_from_row).collect()
+    }
+
+    async fn create_review(&self, r: &NewReview) -> Result<Review> {
+        let id: i64 = sqlx::query_scalar(concat!(
+            "INSERT INTO api_review (product, rating, comment, created_at, author_id) ",
+            "VALUES ($1, $2::int2, $3, ",
+            ts!("4"),
+            ", $5::int8) RETURNING id::int8"
+        ))
+        .bind(&r.product)
+        .bind(r.rating)
+        .bind(&r.comment)
+        .bind(r.created_at)
+        .bind(r.author_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let row = sqlx::query(concat!(
+            "SELECT r.id::int8, r.product, r.rating::int8, r.comment, u.username, ",
+            micros!("r.created_at"),
+            " FROM api_review r JOIN auth_user u ON u.id = r.author_id WHERE r.id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        review_from_row(&row)
+    }
+}
+
+fn review_from_row(row: &PgRow) -> Result<Review> {
+    Ok(Review {
+        id: row.try_get(0)?,
+        product: row.try_get(1)?,
+        rating: row.try_get(2)?,
+        comment: row.try_get(3)?,
+        author: row.try_get(4)?,
+        created_at: row.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
+    })
+}
+
+/// Throw-away databases for tests: each test gets its own, so runs never collide.
+pub mod scratch {
+    use sqlx::Connection as _;
+    use sqlx::postgres::PgConnection;
+
+    use crate::Result;
+
+    /// The database URL tests use: `TEST_DATABASE_URL`, else the local server's `test`.
+    pub fn admin_url() -> String {
+        std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    /// `url` with its database name replaced by `db`.
+    pub fn with_database(url: &str, db: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let base = match base[scheme_end..].find('/') {
+            Some(i) => &base[..scheme_end + i],
+            None => base,
+        };
+        match query {
+            Some(q) => format!("{base}/{db}?{q}"),
+            None => format!("{base}/{db}"),
+        }
+    }
+
+    /// Creates a new, empty database named `name` on the server of `admin`; returns its URL.
+    pub async fn create(admin: &str, name: &str) -> Result<String> {
+        let mut conn = PgConnection::connect(admin).await?;
+        let stmt = format!("CREATE DATABASE \"{name}\"");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&mut conn).await?;
+        Ok(with_database(admin, name))
+    }
+
+    /// Drops the database `name` (closing its other connections first).
+    pub async fn drop(admin: &str, name: &str) -> Result<()> {
+        let mut conn = PgConnection::connect(admin).await?;
+        let stmt = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&mut conn).await?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn replaces_the_database() {
+            assert_eq!(
+                super::with_database("postgres://u@h:5432/test?sslmode=disable", "x"),
+                "postgres://u@h:5432/x?sslmode=disable"
+            );
+            assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        }
+    }
+}
