@@ -32,6 +32,10 @@ use tessera_core::{Claims, TokenKind, TokenUser, User};
 use crate::error::{ApiError, Rejection, TokenMessage};
 use crate::state::Tessera;
 
+/// The claim that carries a token's family id when `ACCESS_TOKEN_REVOCATION` is on
+/// (OpenID Connect's session id claim).
+pub const SESSION_CLAIM: &str = "sid";
+
 /// A request made by a user whose token and account both check out.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -114,6 +118,15 @@ impl Tessera {
             return Err(tessera_core::Error::Blacklisted.into());
         }
         tokens.check(&claims, Some(kind))?;
+        if kind != TokenKind::Refresh
+            && self.settings().access_token_revocation
+            && claims
+                .get(SESSION_CLAIM)
+                .and_then(|v| v.as_str())
+                .is_some_and(|sid| self.revocations().is_revoked(sid))
+        {
+            return Err(tessera_core::Error::Blacklisted.into());
+        }
         Ok(claims)
     }
 

@@ -35,6 +35,9 @@ pub enum ApiError {
     /// A bearer token that no accepted class validates.
     #[error("Given token not valid for any token type")]
     NotValidForAnyType(Vec<TokenMessage>),
+    /// A refresh token presented after it was rotated away: its family is now revoked.
+    #[error("Token is blacklisted")]
+    TokenReused,
     /// A valid token without a usable user id claim.
     #[error("Token contained no recognizable user identification")]
     NoUserId,
@@ -93,6 +96,7 @@ impl ApiError {
             NotAuthenticated
             | BadAuthorizationHeader
             | Token(_)
+            | TokenReused
             | NotValidForAnyType(_)
             | NoUserId
             | UserNotFound
@@ -132,6 +136,7 @@ impl ApiError {
                     "message": m.message,
                 })).collect::<Vec<_>>(),
             }),
+            TokenReused => json!({"detail": detail, "code": "token_reused"}),
             UserNotFound => json!({"detail": detail, "code": "user_not_found"}),
             UserInactive => json!({"detail": detail, "code": "user_inactive"}),
             PasswordChanged => json!({"detail": detail, "code": "password_changed"}),

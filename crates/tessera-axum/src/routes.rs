@@ -8,11 +8,12 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera_core::password::revoke_digest;
 use tessera_core::{Claims, TokenKind, User};
-use tessera_store::{OutstandingToken, RotateOutcome};
+use tessera_store::{OutstandingToken, RotateOutcome, RotationTimes};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::auth::{Authenticated, SESSION_CLAIM};
 use crate::body::{Fields, Validator};
-use crate::error::ApiError;
+use crate::error::{ApiError, Rejection};
 use crate::state::Tessera;
 
 type ApiResult = Result<Response, ApiError>;
@@ -27,20 +28,24 @@ fn token_response(body: Value) -> Response {
 }
 
 /// The token routes, each at its path with and without the trailing slash:
-/// `/api/token/`, `refresh/`, `verify/`, `blacklist/`, `sliding/`, `sliding/refresh/`,
-/// `valid/`.
+/// `/api/token/`, `refresh/`, `verify/`, `blacklist/`, `blacklist/all/`, `sliding/`,
+/// `sliding/refresh/`, `valid/`.
 pub fn token_router<S>() -> Router<S>
 where
     Tessera: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    let routes: [(&str, MethodRouter<S>); 7] = [
+    let routes: [(&str, MethodRouter<S>); 8] = [
         ("/api/token/", post_only(obtain_pair, "Token Obtain Pair")),
         ("/api/token/refresh/", post_only(refresh, "Token Refresh")),
         ("/api/token/verify/", post_only(verify, "Token Verify")),
         (
             "/api/token/blacklist/",
             post_only(blacklist, "Token Blacklist"),
+        ),
+        (
+            "/api/token/blacklist/all/",
+            post_only(blacklist_all, "Token Blacklist All"),
         ),
         (
             "/api/token/sliding/",
@@ -117,7 +122,13 @@ impl Tessera {
     }
 
     /// A ledger row for a token about to be (or just) issued.
-    fn ledger_row(&self, claims: &Claims, encoded: &str, user_id: Option<i64>) -> OutstandingToken {
+    fn ledger_row(
+        &self,
+        claims: &Claims,
+        encoded: &str,
+        user_id: Option<i64>,
+        family: Option<&str>,
+    ) -> OutstandingToken {
         let tokens = self.tokens();
         OutstandingToken {
             jti: tokens.jti(claims).unwrap_or_default().to_owned(),
@@ -125,20 +136,37 @@ impl Tessera {
             token: encoded.to_owned(),
             created_at: self.clock().now_micros(),
             expires_at: tokens.exp(claims).saturating_mul(1_000_000),
+            family_id: family.map(str::to_owned),
         }
     }
 
-    /// `for_user` plus claims hooks: the claims of a fresh refresh or sliding token.
-    fn claims_for(&self, user: &User, kind: TokenKind) -> Claims {
+    /// A new family id (one per login).
+    fn new_family(&self) -> String {
+        tessera_core::clock::new_jti(&tessera_core::OsRandom)
+    }
+
+    /// `for_user` plus claims hooks: the claims of a fresh refresh or sliding token that
+    /// starts the family `family`.
+    fn claims_for(&self, user: &User, kind: TokenKind, family: &str) -> Claims {
         let s = self.settings();
         let mut claims = self
             .tokens()
             .for_user(kind, &user.id_claim(&s.user_id_field));
+        if kind == TokenKind::Refresh
+            && let Some(abs) = s.refresh_token_absolute_lifetime
+            && abs < s.refresh_token_lifetime
+        {
+            let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+            claims.insert("exp".into(), Value::from(iat.saturating_add(abs)));
+        }
         if s.check_revoke_token {
             claims.insert(
                 s.revoke_token_claim.clone(),
                 Value::from(revoke_digest(&user.password)),
             );
+        }
+        if s.access_token_revocation {
+            claims.insert(SESSION_CLAIM.into(), Value::from(family));
         }
         for hook in self.hooks() {
             hook.add_claims(user, kind, &mut claims);
@@ -162,6 +190,23 @@ impl Tessera {
                 .await?;
         }
         Ok(user)
+    }
+
+    /// Validation of a refresh token about to be rotated exactly once: the blacklist is
+    /// left to the rotation transaction, except that a token failing the type checks
+    /// reports "blacklisted" first when it is, as Simple JWT orders its checks.
+    async fn validate_for_rotation(&self, raw: &str) -> Result<Claims, ApiError> {
+        let tokens = self.tokens();
+        let claims = tokens.decode(raw)?;
+        if let Err(e) = tokens.check(&claims, Some(TokenKind::Refresh)) {
+            if let Some(jti) = tokens.jti(&claims)
+                && self.store().is_blacklisted(jti).await?
+            {
+                return Err(tessera_core::Error::Blacklisted.into());
+            }
+            return Err(e.into());
+        }
+        Ok(claims)
     }
 
     /// The user a refresh token names, with Simple JWT's refresh-time checks.
@@ -231,12 +276,13 @@ fn is_truthy(v: &Value) -> bool {
 /// `POST /api/token/`: `{username, password}` → `{refresh, access}`.
 async fn obtain_pair_inner(t: &Tessera, fields: Fields) -> ApiResult {
     let user = t.login(&fields).await?;
-    let refresh = t.claims_for(&user, TokenKind::Refresh);
+    let family = t.new_family();
+    let refresh = t.claims_for(&user, TokenKind::Refresh, &family);
     let access = t.tokens().access_from_refresh(&refresh);
     let refresh_raw = t.encode(&refresh)?;
     let access_raw = t.encode(&access)?;
     t.store()
-        .outstand(&t.ledger_row(&refresh, &refresh_raw, Some(user.id)))
+        .outstand(&t.ledger_row(&refresh, &refresh_raw, Some(user.id), Some(&family)))
         .await?;
     Ok(token_response(
         json!({"refresh": refresh_raw, "access": access_raw}),
@@ -246,36 +292,89 @@ async fn obtain_pair_inner(t: &Tessera, fields: Fields) -> ApiResult {
 /// `POST /api/token/sliding/`: `{username, password}` → `{token}`.
 async fn obtain_sliding_inner(t: &Tessera, fields: Fields) -> ApiResult {
     let user = t.login(&fields).await?;
-    let claims = t.claims_for(&user, TokenKind::Sliding);
+    let family = t.new_family();
+    let claims = t.claims_for(&user, TokenKind::Sliding, &family);
     let raw = t.encode(&claims)?;
     t.store()
-        .outstand(&t.ledger_row(&claims, &raw, Some(user.id)))
+        .outstand(&t.ledger_row(&claims, &raw, Some(user.id), Some(&family)))
         .await?;
     Ok(token_response(json!({"token": raw})))
 }
 
 /// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).
+///
+/// With rotation and `BLACKLIST_AFTER_ROTATION`, the store's rotation transaction is the
+/// one place that decides whether the presented token is still unspent, so concurrent
+/// refreshes of one token succeed exactly once, and a replay of a rotated-away token
+/// revokes its whole family (`token_reused`).
 async fn refresh_inner(t: &Tessera, fields: Fields) -> ApiResult {
+    let presented = t.clock().now_micros();
     let mut v = Validator::new(&fields);
     let raw = v.string("refresh");
     v.finish()?;
-    let claims = t.validate_token(&raw, TokenKind::Refresh).await?;
-    t.refresh_user_check(&claims).await?;
     let s = t.settings();
+    let exactly_once = s.rotate_refresh_tokens && s.blacklist_after_rotation;
+    let claims = if exactly_once {
+        t.validate_for_rotation(&raw).await?
+    } else {
+        t.validate_token(&raw, TokenKind::Refresh).await?
+    };
+    t.refresh_user_check(&claims).await?;
     let access_raw = t.encode(&t.tokens().access_from_refresh(&claims))?;
     if !s.rotate_refresh_tokens {
         return Ok(token_response(json!({"access": access_raw})));
     }
+    let now = t.clock().now_micros();
+    let jti = t.tokens().jti(&claims).unwrap_or_default();
+    let family = if jti.is_empty() {
+        None
+    } else {
+        t.store().family_of(jti).await?
+    };
+    let family_id = family
+        .as_ref()
+        .map(|f| f.id.clone())
+        .or_else(|| {
+            claims
+                .get(SESSION_CLAIM)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| t.new_family());
     let mut rotated = claims.clone();
     t.tokens().rotate(&mut rotated);
+    if let (Some(abs), Some(f)) = (s.refresh_token_absolute_lifetime, &family) {
+        let end_secs = f.created_at.div_euclid(1_000_000).saturating_add(abs);
+        if end_secs <= now.div_euclid(1_000_000) {
+            return Err(tessera_core::Error::ExpiredToken.into());
+        }
+        if t.tokens().exp(&rotated) > end_secs {
+            rotated.insert("exp".into(), Value::from(end_secs));
+        }
+    }
     let rotated_raw = t.encode(&rotated)?;
     let user_id = Tessera::user_id_of(&claims, s);
-    let new_row = t.ledger_row(&rotated, &rotated_raw, user_id);
-    if s.blacklist_after_rotation {
-        let old_row = t.ledger_row(&claims, &raw, user_id);
-        let at = t.clock().now_micros();
-        if t.store().rotate(&old_row, &new_row, at).await? == RotateOutcome::AlreadyBlacklisted {
-            return Err(tessera_core::Error::Blacklisted.into());
+    let new_row = t.ledger_row(&rotated, &rotated_raw, user_id, Some(&family_id));
+    if exactly_once {
+        let old_row = t.ledger_row(&claims, &raw, user_id, Some(&family_id));
+        let times = RotationTimes {
+            presented,
+            now: t.clock().now_micros(),
+            grace: s.refresh_reuse_grace.saturating_mul(1_000_000),
+        };
+        match t.store().rotate(&old_row, &new_row, times).await? {
+            RotateOutcome::Rotated => {}
+            RotateOutcome::AlreadyBlacklisted | RotateOutcome::ReusedWithinGrace => {
+                return Err(tessera_core::Error::Blacklisted.into());
+            }
+            RotateOutcome::Reused(revoked) => {
+                t.revocations().apply(&revoked);
+                tracing::warn!(
+                    user_id = user_id.unwrap_or(0),
+                    "refresh token reuse detected; its family was revoked"
+                );
+                return Err(ApiError::TokenReused);
+            }
         }
     } else {
         t.store().outstand(&new_row).await?;
@@ -308,9 +407,33 @@ async fn blacklist_inner(t: &Tessera, fields: Fields) -> ApiResult {
     let raw = v.string("refresh");
     v.finish()?;
     let claims = t.validate_token(&raw, TokenKind::Refresh).await?;
-    let row = t.ledger_row(&claims, &raw, Tessera::user_id_of(&claims, t.settings()));
-    t.store().blacklist(&row, t.clock().now_micros()).await?;
+    let family = claims.get(SESSION_CLAIM).and_then(Value::as_str);
+    let row = t.ledger_row(
+        &claims,
+        &raw,
+        Tessera::user_id_of(&claims, t.settings()),
+        family,
+    );
+    let revoked = t.store().blacklist(&row, t.clock().now_micros()).await?;
+    t.revocations().apply(&revoked);
     Ok(Json(json!({})).into_response())
+}
+
+/// `POST /api/token/blacklist/all/` (authenticated): logout everywhere. Every refresh
+/// token of the caller is revoked (and, with `ACCESS_TOKEN_REVOCATION`, every access
+/// token, on every instance).
+async fn blacklist_all(
+    State(t): State<Tessera>,
+    auth: Result<Authenticated, Rejection>,
+) -> Response {
+    let auth = match auth {
+        Ok(a) => a,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match t.revoke_user(auth.user.id).await {
+        Ok(_) => Json(json!({})).into_response(),
+        Err(e) => e.into_response_with(t.challenge()),
+    }
 }
 
 /// `POST /api/token/sliding/refresh/`: `{token}` → `{token}` with a later `exp`.

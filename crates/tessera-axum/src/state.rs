@@ -11,6 +11,7 @@ use tessera_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, Rejection};
+use crate::revocation::Revocations;
 
 /// Tessera's state: settings, token service, store and password hasher. Cheap to clone.
 ///
@@ -30,6 +31,7 @@ struct Inner {
     hooks: Vec<Arc<dyn ClaimsHook>>,
     header_name: HeaderName,
     challenge: HeaderValue,
+    revocations: Revocations,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -101,6 +103,38 @@ impl Tessera {
             challenge: self.inner.challenge.clone(),
         }
     }
+    /// The in-memory set of revoked families (`ACCESS_TOKEN_REVOCATION`).
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
+    }
+
+    /// Logout everywhere: revokes every refresh token (and, with
+    /// `ACCESS_TOKEN_REVOCATION`, every access token) of the user, on every instance.
+    pub async fn revoke_user(&self, user_id: i64) -> Result<usize, ApiError> {
+        let revoked = self
+            .store()
+            .revoke_user(user_id, self.clock().now_micros())
+            .await?;
+        self.revocations().apply(&revoked);
+        Ok(revoked.len())
+    }
+
+    /// Sets a new password (hashed on the blocking pool) and revokes every session of
+    /// the user: a password change must end sessions opened with the old one.
+    pub async fn change_password(&self, user_id: i64, new_password: &str) -> Result<(), ApiError> {
+        let hash = self.hash_password(new_password.to_owned()).await?;
+        self.store().set_password(user_id, &hash).await?;
+        self.revoke_user(user_id).await?;
+        Ok(())
+    }
+
+    /// Checks a user's password on the blocking pool (for re-authentication).
+    pub async fn check_password(&self, user: &User, password: &str) -> Result<bool, ApiError> {
+        let (password, encoded) = (password.to_owned(), user.password.clone());
+        self.on_hash_pool(move |h| h.verify(&password, &encoded))
+            .await
+    }
+
     /// The claims hooks, in order.
     pub(crate) fn hooks(&self) -> &[Arc<dyn ClaimsHook>] {
         &self.inner.hooks
@@ -243,6 +277,7 @@ impl TesseraBuilder {
                 hooks,
                 header_name,
                 challenge,
+                revocations: Revocations::default(),
             }),
         })
     }

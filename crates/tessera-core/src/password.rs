@@ -326,6 +326,61 @@ fn argon2_hash(
     Ok(out)
 }
 
+/// Django's default password validators, in short: what is wrong with `password` as a
+/// new password for `username` (empty when nothing is). The messages are Django's.
+///
+/// ```
+/// use tessera_core::password::strength_problems;
+/// assert!(strength_problems("alice", "correct-horse-9").is_empty());
+/// assert_eq!(strength_problems("alice", "1234").len(), 2);
+/// ```
+pub fn strength_problems(username: &str, password: &str) -> Vec<&'static str> {
+    const COMMON: &[&str] = &[
+        "password",
+        "password1",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "iloveyou",
+        "sunshine",
+        "princess",
+        "football",
+        "baseball",
+        "welcome1",
+        "abc12345",
+        "passw0rd",
+        "letmein1",
+        "trustno1",
+        "superman",
+        "11111111",
+        "00000000",
+        "qwerty123",
+    ];
+    let mut problems = Vec::new();
+    if password.len() > MAX_PASSWORD_LEN {
+        problems.push("This password is too long.");
+        return problems;
+    }
+    if password.chars().count() < 8 {
+        problems.push("This password is too short. It must contain at least 8 characters.");
+    }
+    if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
+        problems.push("This password is entirely numeric.");
+    }
+    let lower = password.to_lowercase();
+    if COMMON.contains(&lower.as_str()) {
+        problems.push("This password is too common.");
+    }
+    let user = username.to_lowercase();
+    if !user.is_empty()
+        && (lower == user || (lower.contains(&user) && user.len() * 2 > lower.len()))
+    {
+        problems.push("The password is too similar to the username.");
+    }
+    problems
+}
+
 /// Simple JWT's `CHECK_REVOKE_TOKEN` value: the upper-case hex MD5 of the stored password
 /// hash string. Not a security primitive here (the hash is already secret-derived); kept
 /// because tokens minted by a Django deployment carry exactly this value.

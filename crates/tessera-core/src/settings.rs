@@ -200,6 +200,24 @@ pub struct Settings {
     /// Tessera: `PBKDF2_ITERATIONS` (1000000, Django 5.2's count).
     #[serde(rename = "PBKDF2_ITERATIONS")]
     pub pbkdf2_iterations: u32,
+    /// Tessera: `REFRESH_REUSE_GRACE` (0 s, at most 5 minutes): a refresh token presented
+    /// again within this time after it was rotated away is refused without revoking its
+    /// family (a client retrying, several tabs). Later, it is a replay: the family goes.
+    #[serde(rename = "REFRESH_REUSE_GRACE", deserialize_with = "duration")]
+    pub refresh_reuse_grace: i64,
+    /// Tessera: `REFRESH_TOKEN_ABSOLUTE_LIFETIME` (off): the longest a login's family of
+    /// rotated refresh tokens may live, whatever the rotations (Simple JWT issue #549).
+    #[serde(
+        rename = "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
+        deserialize_with = "opt_duration"
+    )]
+    pub refresh_token_absolute_lifetime: Option<i64>,
+    /// Tessera: `ACCESS_TOKEN_REVOCATION` (false): tokens carry their family id (`sid`),
+    /// and protected routes refuse access tokens whose family was revoked (logout,
+    /// logout everywhere, password change, reuse), on every instance within a second,
+    /// without a database read per request.
+    #[serde(rename = "ACCESS_TOKEN_REVOCATION")]
+    pub access_token_revocation: bool,
 }
 
 impl Default for Settings {
@@ -245,6 +263,9 @@ impl Default for Settings {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             pbkdf2_iterations: 1_000_000,
+            refresh_reuse_grace: 0,
+            refresh_token_absolute_lifetime: None,
+            access_token_revocation: false,
         }
     }
 }
@@ -292,6 +313,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "ARGON2_ITERATIONS",
     "ARGON2_PARALLELISM",
     "PBKDF2_ITERATIONS",
+    "REFRESH_REUSE_GRACE",
+    "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
+    "ACCESS_TOKEN_REVOCATION",
 ];
 
 /// User fields that `USER_CLAIM_FIELDS` may name.
@@ -375,6 +399,18 @@ impl Settings {
             if v <= 0 {
                 return Err(Error::config(key, "must be a positive duration"));
             }
+        }
+        if self.refresh_reuse_grace > 300 {
+            return Err(Error::config(
+                "REFRESH_REUSE_GRACE",
+                "must be at most 5 minutes",
+            ));
+        }
+        if self.refresh_token_absolute_lifetime.is_some_and(|a| a <= 0) {
+            return Err(Error::config(
+                "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
+                "must be a positive duration (or unset)",
+            ));
         }
         if self.leeway > 86_400 {
             return Err(Error::config("LEEWAY", "must be at most one day"));
@@ -552,6 +588,18 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
             "expected a duration such as 300, \"5m\", \"12h\" or \"1d\", got {v}"
         ))
     })
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::{Error as _, IntoDeserializer as _};
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.is_empty() || s == "off" => Ok(None),
+        _ => duration(v.into_deserializer())
+            .map(Some)
+            .map_err(|e: serde_json::Error| D::Error::custom(e.to_string())),
+    }
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

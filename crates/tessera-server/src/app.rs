@@ -24,6 +24,7 @@ pub fn build(tessera: Tessera, server: &ServerConfig) -> Router {
     router = tessera_axum::with_and_without_slash(router, "/api/health/", health_route());
     router = tessera_axum::with_and_without_slash(router, "/api/me/", me_route());
     router = tessera_axum::with_and_without_slash(router, "/api/reviews/", reviews_route());
+    router = tessera_axum::with_and_without_slash(router, "/api/me/password/", password_route());
     let header_name = tessera.header_name().clone();
     let mut app = router
         .fallback(|| async { ApiError::NotFound })
@@ -97,6 +98,45 @@ fn reviews_route() -> MethodRouter<Tessera> {
         .options(|| async { options_metadata("Review List", &["GET", "POST", "HEAD", "OPTIONS"]) })
         .fallback(not_allowed("GET, POST, HEAD, OPTIONS"))
         .layer(allow_header("GET, POST, HEAD, OPTIONS"))
+}
+
+fn password_route() -> MethodRouter<Tessera> {
+    axum::routing::post(change_password)
+        .options(|| async { options_metadata("Change Password", &["POST", "OPTIONS"]) })
+        .fallback(not_allowed("POST, OPTIONS"))
+        .layer(allow_header("POST, OPTIONS"))
+}
+
+/// `POST /api/me/password/` `{old_password, new_password}`: changes the caller's password
+/// and revokes all their sessions (the caller logs in again).
+async fn change_password(
+    State(t): State<Tessera>,
+    auth: Authenticated,
+    fields: Fields,
+) -> Response {
+    let mut v = Validator::new(&fields);
+    let old = v.string("old_password");
+    let new = v.string("new_password");
+    if let Err(e) = v.finish() {
+        return e.into_response();
+    }
+    let mut v = Validator::new(&fields);
+    match t.check_password(&auth.user, &old).await {
+        Ok(true) => {}
+        Ok(false) => v.error("old_password", "Your old password was entered incorrectly."),
+        Err(e) => return t.reject(e).into_response(),
+    }
+    for problem in tessera_core::password::strength_problems(&auth.user.username, &new) {
+        v.error("new_password", problem);
+    }
+    if let Err(e) = v.finish() {
+        return e.into_response();
+    }
+    match t.change_password(auth.user.id, &new).await {
+        Ok(()) => Json(json!({"detail": "Password changed; every session was signed out."}))
+            .into_response(),
+        Err(e) => t.reject(e).into_response(),
+    }
 }
 
 fn review_json(r: &Review) -> Value {

@@ -73,6 +73,13 @@ pub enum Command {
     },
     /// Delete expired tokens from the ledger (and their blacklist rows).
     Flushexpiredtokens,
+    /// Revoke every session of a user (all refresh tokens; with ACCESS_TOKEN_REVOCATION
+    /// their access tokens too, on every instance).
+    Revoke {
+        /// The user whose sessions end.
+        #[arg(long)]
+        user: String,
+    },
     /// Show a token's header and claims, and whether it verifies with the configured key.
     Decode {
         /// The token.
@@ -154,7 +161,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             check_password_strength(&username, &password, allow_weak_password)?;
             let hash = hash_blocking(&config, password).await?;
             store.set_password(user.id, &hash).await?;
-            println!("Password changed successfully for user '{username}'");
+            let revoked = store.revoke_user(user.id, SystemClock.now_micros()).await?;
+            println!(
+                "Password changed successfully for user '{username}' ({} session(s) revoked)",
+                revoked.len()
+            );
+            Ok(())
+        }
+        Command::Revoke { user } => {
+            let store = ready_store(&config, data_dir).await?;
+            let u = store
+                .user_by_username(&user)
+                .await?
+                .ok_or_else(|| Error::Usage(format!("user {user:?} does not exist")))?;
+            let revoked = store.revoke_user(u.id, SystemClock.now_micros()).await?;
+            println!("Revoked {} session(s) of user '{user}'.", revoked.len());
             Ok(())
         }
         Command::Flushexpiredtokens => {
@@ -175,7 +196,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(f) => println!("  file:               {}", f.display()),
                 None => println!("  file:               (none; defaults and TESSERA_* variables)"),
             }
-            println!("  database:           {}", database_url(&config, data_dir));
+            println!(
+                "  database:           {}",
+                redact_url(&database_url(&config, data_dir))
+            );
             println!("  algorithm:          {}", s.algorithm.name());
             println!(
                 "  signing key:        {}",
@@ -209,13 +233,37 @@ pub fn database_url(config: &Config, data_dir: &Path) -> String {
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.sqlite3").display()))
 }
 
+/// `url` without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens the configured store (creating the data directory for the default SQLite file).
 pub async fn open_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
     if config.server.database_url.is_none() {
         std::fs::create_dir_all(data_dir)
             .map_err(Error::io(format!("creating {}", data_dir.display())))?;
     }
-    Ok(tessera_store::open(&database_url(config, data_dir)).await?)
+    let limits = tessera_store::PoolOptions {
+        max_connections: config.server.database_max_connections,
+        acquire_timeout: std::time::Duration::from_secs(config.server.database_acquire_timeout),
+    };
+    let url = database_url(config, data_dir);
+    tessera_store::open_with(&url, limits).await.map_err(|e| {
+        Error::Config(format!(
+            "cannot open the database {}: {e}",
+            redact_url(&url)
+        ))
+    })
 }
 
 async fn ready_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
@@ -329,31 +377,8 @@ fn read_password(from_stdin: bool) -> Result<String> {
     Ok(first)
 }
 
-/// Django's default password validators, in short: length, numeric, common, similar.
+/// Refuses a weak password (Django's default validators) unless `allow_weak`.
 pub fn check_password_strength(username: &str, password: &str, allow_weak: bool) -> Result<()> {
-    const COMMON: &[&str] = &[
-        "password",
-        "password1",
-        "12345678",
-        "123456789",
-        "1234567890",
-        "qwertyuiop",
-        "iloveyou",
-        "sunshine",
-        "princess",
-        "football",
-        "baseball",
-        "welcome1",
-        "abc12345",
-        "passw0rd",
-        "letmein1",
-        "trustno1",
-        "superman",
-        "11111111",
-        "00000000",
-        "qwerty123",
-    ];
-    let mut problems = Vec::new();
     if password.is_empty() {
         return Err(Error::Usage(
             "Error: Blank passwords aren't allowed.".into(),
@@ -364,22 +389,7 @@ pub fn check_password_strength(username: &str, password: &str, allow_weak: bool)
             "the password is longer than 4096 bytes".into(),
         ));
     }
-    if password.chars().count() < 8 {
-        problems.push("This password is too short. It must contain at least 8 characters.");
-    }
-    if password.chars().all(|c| c.is_ascii_digit()) {
-        problems.push("This password is entirely numeric.");
-    }
-    if COMMON.contains(&password.to_lowercase().as_str()) {
-        problems.push("This password is too common.");
-    }
-    let lower = password.to_lowercase();
-    if !username.is_empty()
-        && (lower == username.to_lowercase()
-            || lower.contains(&username.to_lowercase()) && username.len() * 2 > lower.len())
-    {
-        problems.push("The password is too similar to the username.");
-    }
+    let problems = tessera_core::password::strength_problems(username, password);
     if problems.is_empty() || allow_weak {
         return Ok(());
     }

@@ -25,10 +25,50 @@ pub struct ServerConfig {
     /// e.g. `["https://app.example.com"]`. Empty = no CORS headers at all.
     #[serde(rename = "CORS_ALLOWED_ORIGINS", default)]
     pub cors_allowed_origins: Vec<String>,
+    /// `DATABASE_MAX_CONNECTIONS` (10): connection pool size per instance.
+    #[serde(
+        rename = "DATABASE_MAX_CONNECTIONS",
+        default = "default_max_connections"
+    )]
+    pub database_max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT` (5 s): how long a request waits for a database
+    /// connection before it is answered 503 (database unreachable or overloaded).
+    #[serde(
+        rename = "DATABASE_ACQUIRE_TIMEOUT",
+        default = "default_acquire_timeout",
+        deserialize_with = "seconds"
+    )]
+    pub database_acquire_timeout: u64,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+
+fn default_acquire_timeout() -> u64 {
+    5
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    use serde::de::Error as _;
+    let v = Value::deserialize(d)?;
+    let secs = match &v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => tessera_core::settings::parse_duration(s),
+        _ => None,
+    };
+    secs.and_then(|s| u64::try_from(s).ok())
+        .filter(|s| (1..=600).contains(s))
+        .ok_or_else(|| D::Error::custom(format!("expected 1 s to 10 minutes, got {v}")))
 }
 
 /// The server's keys, for splitting one configuration in two.
-const SERVER_KEYS: &[&str] = &["DATABASE_URL", "CORS_ALLOWED_ORIGINS"];
+const SERVER_KEYS: &[&str] = &[
+    "DATABASE_URL",
+    "CORS_ALLOWED_ORIGINS",
+    "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_ACQUIRE_TIMEOUT",
+];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
 const NOT_SETTINGS: &[&str] = &["PASSWORD", "CONFIG", "DATA_DIR", "LOG"];
@@ -91,6 +131,11 @@ impl Config {
         let settings = Settings::from_json(Value::Object(jwt))?;
         let server: ServerConfig = serde_json::from_value(Value::Object(server))
             .map_err(|e| Error::Config(format!("server settings: {e}")))?;
+        if !(1..=1000).contains(&server.database_max_connections) {
+            return Err(Error::Config(
+                "DATABASE_MAX_CONNECTIONS: must be between 1 and 1000".into(),
+            ));
+        }
         for origin in &server.cors_allowed_origins {
             let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
                 && !origin

@@ -17,6 +17,16 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     }
     let keys = load_keys(&config.settings, data_dir, true)?;
     let tessera = Tessera::builder(config.settings.clone(), keys, store).build()?;
+    let _revocation_sync = if config.settings.access_token_revocation {
+        Some(
+            tessera
+                .start_revocation_sync()
+                .await
+                .map_err(|e| Error::Config(format!("cannot start the revocation channel: {e}")))?,
+        )
+    } else {
+        None
+    };
     let app = crate::app::build(tessera, &config.server);
     let listener = tokio::net::TcpListener::bind(bind)
         .await

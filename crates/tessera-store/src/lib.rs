@@ -10,7 +10,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use tessera_store::{NewUser, OutstandingToken, RotateOutcome, open};
+//! use tessera_store::{NewUser, OutstandingToken, RotateOutcome, RotationTimes, open};
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = open(&format!("sqlite://{}/db.sqlite3", dir.path().display())).await.unwrap();
 //! store.migrate().await.unwrap();
@@ -21,9 +21,9 @@
 //!     family_id: Some("f".repeat(32)) };
 //! store.outstand(&old).await.unwrap();
 //! let new = OutstandingToken { jti: "b".repeat(32), ..old.clone() };
-//! assert_eq!(store.rotate(&old, &new, 1, 0).await.unwrap(), RotateOutcome::Rotated);
+//! assert_eq!(store.rotate(&old, &new, RotationTimes::at(1)).await.unwrap(), RotateOutcome::Rotated);
 //! // Presenting the rotated-away token again is a replay: the family is revoked.
-//! let RotateOutcome::Reused(revoked) = store.rotate(&old, &new, 2, 0).await.unwrap() else {
+//! let RotateOutcome::Reused(revoked) = store.rotate(&old, &new, RotationTimes::at(2)).await.unwrap() else {
 //!     panic!("expected reuse detection")
 //! };
 //! assert_eq!(revoked[0].id, "f".repeat(32));
@@ -134,6 +134,28 @@ pub enum RevocationEvent {
     Resync,
 }
 
+/// The times a rotation is judged by, in microseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationTimes {
+    /// When the request presenting the old token arrived.
+    pub presented: i64,
+    /// Now: the time written as the old token's `blacklisted_at`.
+    pub now: i64,
+    /// `REFRESH_REUSE_GRACE`: how long after a rotation a repeat is only refused.
+    pub grace: i64,
+}
+
+impl RotationTimes {
+    /// Presented now, no grace.
+    pub fn at(now: i64) -> Self {
+        RotationTimes {
+            presented: now,
+            now,
+            grace: 0,
+        }
+    }
+}
+
 /// What [`Store::rotate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
@@ -225,18 +247,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Logout: blacklists `token` (recording it as outstanding first if it was not) and
     /// revokes its family. Idempotent. Committed before returning; returns the families
     /// revoked now.
-    async fn blacklist(&self, token: &OutstandingToken, at_micros: i64)
-    -> Result<Vec<RevokedFamily>>;
-    /// Refresh-token rotation in one transaction: blacklist `old` and record `new` (in
-    /// `old`'s family). Of any number of concurrent calls with the same `old`, exactly one
-    /// gets [`RotateOutcome::Rotated`]. Presenting a token rotated away more than
-    /// `reuse_grace_micros` ago revokes its family ([`RotateOutcome::Reused`]).
+    async fn blacklist(
+        &self,
+        token: &OutstandingToken,
+        at_micros: i64,
+    ) -> Result<Vec<RevokedFamily>>;
+    /// Refresh-token rotation in one transaction: blacklist `old` (at `at.now`) and record
+    /// `new` (in `old`'s family). Of any number of concurrent calls with the same `old`,
+    /// exactly one gets [`RotateOutcome::Rotated`].
+    ///
+    /// A loser whose request was presented (`at.presented`) before the winner's rotation
+    /// was written lost a race, not a replay: [`RotateOutcome::ReusedWithinGrace`], as is
+    /// a repeat within `at.grace`. A token presented later than that, after it was
+    /// rotated away, is a replay: its family is revoked ([`RotateOutcome::Reused`]).
     async fn rotate(
         &self,
         old: &OutstandingToken,
         new: &OutstandingToken,
-        at_micros: i64,
-        reuse_grace_micros: i64,
+        at: RotationTimes,
     ) -> Result<RotateOutcome>;
     /// Logout everywhere: revokes every family of the user and blacklists all their
     /// outstanding tokens. Returns the families revoked now.

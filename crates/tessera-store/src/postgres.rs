@@ -19,8 +19,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::migrations::POSTGRES;
 use crate::{
-    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result,
-    Review, RevocationEvent, RevokedFamily, RotateOutcome, Store,
+    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result, Review,
+    RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
 
 /// The notification channel revocations are announced on.
@@ -29,7 +29,11 @@ pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
 /// A timestamptz from integer microseconds bound at `$n`.
 macro_rules! ts {
     ($n:literal) => {
-        concat!("(TIMESTAMPTZ 'epoch' + $", $n, "::int8 * INTERVAL '1 microsecond')")
+        concat!(
+            "(TIMESTAMPTZ 'epoch' + $",
+            $n,
+            "::int8 * INTERVAL '1 microsecond')"
+        )
     };
 }
 
@@ -131,7 +135,12 @@ async fn insert_outstanding(tx: &mut PgConnection, t: &OutstandingToken) -> Resu
     Ok(())
 }
 
-async fn insert_blacklisted(tx: &mut PgConnection, jti: &str, at: i64, reason: &str) -> Result<u64> {
+async fn insert_blacklisted(
+    tx: &mut PgConnection,
+    jti: &str,
+    at: i64,
+    reason: &str,
+) -> Result<u64> {
     let r = sqlx::query(concat!(
         "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
         ts!("1"),
@@ -146,7 +155,11 @@ async fn insert_blacklisted(tx: &mut PgConnection, jti: &str, at: i64, reason: &
     Ok(r.rows_affected())
 }
 
-async fn revoke_family(tx: &mut PgConnection, family: &str, at: i64) -> Result<Option<RevokedFamily>> {
+async fn revoke_family(
+    tx: &mut PgConnection,
+    family: &str,
+    at: i64,
+) -> Result<Option<RevokedFamily>> {
     let r = sqlx::query(concat!(
         "UPDATE tessera_token_family SET revoked_at = ",
         ts!("1"),
@@ -391,9 +404,9 @@ impl Store for PgStore {
         &self,
         old: &OutstandingToken,
         new: &OutstandingToken,
-        at: i64,
-        grace: i64,
+        times: RotationTimes,
     ) -> Result<RotateOutcome> {
+        let at = times.now;
         let mut tx = self.pool.begin().await?;
         insert_outstanding(&mut tx, old).await?;
         if insert_blacklisted(&mut tx, &old.jti, at, "rotated").await? == 0 {
@@ -413,7 +426,8 @@ impl Store for PgStore {
                 tx.rollback().await?;
                 return Ok(RotateOutcome::AlreadyBlacklisted);
             }
-            if when.is_some_and(|w| at.saturating_sub(w) <= grace) {
+            // Presented before the rotation was written (a race), or within the grace.
+            if when.is_none_or(|w| times.presented <= w.saturating_add(times.grace)) {
                 tx.rollback().await?;
                 return Ok(RotateOutcome::ReusedWithinGrace);
             }
@@ -629,7 +643,9 @@ pub mod scratch {
     pub async fn create(admin: &str, name: &str) -> Result<String> {
         let mut conn = PgConnection::connect(admin).await?;
         let stmt = format!("CREATE DATABASE \"{name}\"");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&mut conn).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt))
+            .execute(&mut conn)
+            .await?;
         Ok(with_database(admin, name))
     }
 
@@ -637,7 +653,9 @@ pub mod scratch {
     pub async fn drop(admin: &str, name: &str) -> Result<()> {
         let mut conn = PgConnection::connect(admin).await?;
         let stmt = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&mut conn).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(stmt))
+            .execute(&mut conn)
+            .await?;
         Ok(())
     }
 
@@ -649,7 +667,10 @@ pub mod scratch {
                 super::with_database("postgres://u@h:5432/test?sslmode=disable", "x"),
                 "postgres://u@h:5432/x?sslmode=disable"
             );
-            assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
+            assert_eq!(
+                super::with_database("postgres://u@h", "x"),
+                "postgres://u@h/x"
+            );
         }
     }
 }

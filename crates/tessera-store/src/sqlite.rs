@@ -22,8 +22,8 @@ use tessera_core::clock::{django_datetime, parse_django_datetime};
 
 use crate::migrations::SQLITE;
 use crate::{
-    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result,
-    Review, RevokedFamily, RotateOutcome, Store,
+    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result, Review,
+    RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
@@ -384,9 +384,9 @@ impl Store for SqliteStore {
         &self,
         old: &OutstandingToken,
         new: &OutstandingToken,
-        at: i64,
-        grace: i64,
+        times: RotationTimes,
     ) -> Result<RotateOutcome> {
+        let at = times.now;
         let mut tx = self.write_tx().await?;
         insert_outstanding(&mut tx, old).await?;
         if insert_blacklisted(&mut tx, &old.jti, at, "rotated").await? == 0 {
@@ -405,7 +405,8 @@ impl Store for SqliteStore {
                 tx.rollback().await?;
                 return Ok(RotateOutcome::AlreadyBlacklisted);
             }
-            if when.is_some_and(|w| at.saturating_sub(w) <= grace) {
+            // Presented before the rotation was written (a race), or within the grace.
+            if when.is_none_or(|w| times.presented <= w.saturating_add(times.grace)) {
                 tx.rollback().await?;
                 return Ok(RotateOutcome::ReusedWithinGrace);
             }
@@ -447,12 +448,11 @@ impl Store for SqliteStore {
     }
 
     async fn revoked_families_since(&self, since: i64) -> Result<Vec<RevokedFamily>> {
-        let rows = sqlx::query(
-            "SELECT id, revoked_at FROM tessera_token_family WHERE revoked_at >= ?1",
-        )
-        .bind(django_datetime(since))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT id, revoked_at FROM tessera_token_family WHERE revoked_at >= ?1")
+                .bind(django_datetime(since))
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(RevokedFamily {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
-fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+pub fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .args(args)
@@ -34,7 +34,7 @@ fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)])
     child.wait_with_output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -43,7 +43,7 @@ fn text(o: &Output) -> String {
 }
 
 /// Starts `tessera serve` on an ephemeral port; returns the child and its base URL.
-fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+pub fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
@@ -63,11 +63,11 @@ fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     (child, url)
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-async fn post(url: &str, body: Value) -> (u16, Value) {
+pub async fn post(url: &str, body: Value) -> (u16, Value) {
     let r = client().post(url).json(&body).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }

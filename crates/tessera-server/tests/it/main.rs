@@ -8,10 +8,13 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod multi_instance;
 mod obtain;
+mod outage;
 mod pair_check;
 mod protected;
 mod refresh;
+mod sessions;
 mod settings_variants;
 mod sliding;
 mod transport;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use tessera_axum::Tessera;
 use tessera_core::{KeySet, ManualClock, User};
 use tessera_server::config::Config;
+use tessera_store::postgres::scratch;
 use tessera_store::{NewUser, Store};
 
 pub const KEY: &str = "test-signing-key-that-is-long-enough-0123456789";
@@ -20,11 +21,49 @@ pub struct TestServer {
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
+    pg_database: Option<String>,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(name) = self.pg_database.take() {
+            drop_pg_database(name);
+        }
+    }
+}
+
+/// Drops a scratch database from a thread of its own (we may be inside a runtime).
+pub fn drop_pg_database(name: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = rt.block_on(scratch::drop(&scratch::admin_url(), &name));
+    })
+    .join();
+}
+
+/// A new PostgreSQL database for one test: `(name, url)`, or `None` (skipped, said on
+/// stderr) when no server answers, which under `CI=true` fails the test instead.
+pub async fn pg_database() -> Option<(String, String)> {
+    let admin = scratch::admin_url();
+    let name = format!(
+        "tessera_test_{}",
+        tessera_core::clock::new_jti(&tessera_core::OsRandom)
+    );
+    match scratch::create(&admin, &name).await {
+        Ok(url) => Some((name, url)),
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("PostgreSQL at {admin} is required under CI=true: {e}");
+            }
+            eprintln!(
+                "SKIPPED: PostgreSQL test, no server at {admin} ({e}); set TEST_DATABASE_URL"
+            );
+            None
+        }
     }
 }
 
@@ -49,8 +88,26 @@ impl Resp {
 }
 
 impl TestServer {
-    /// The server with default settings plus `overrides` (a JSON object of settings).
+    /// The server with default settings plus `overrides` (a JSON object of settings),
+    /// on a SQLite file.
     pub async fn start(overrides: Value) -> TestServer {
+        Self::start_on(overrides, None).await
+    }
+
+    /// The same on a new PostgreSQL database (reached through `url_override` when given,
+    /// e.g. a proxy), or `None` when PostgreSQL is unavailable outside CI.
+    pub async fn start_pg(
+        overrides: Value,
+        via: Option<&dyn Fn(&str) -> String>,
+    ) -> Option<TestServer> {
+        let (name, url) = pg_database().await?;
+        let url = via.map_or(url.clone(), |f| f(&url));
+        let mut s = Self::start_on(overrides, Some(url)).await;
+        s.pg_database = Some(name);
+        Some(s)
+    }
+
+    async fn start_on(overrides: Value, database_url: Option<String>) -> TestServer {
         let mut map: Map<String, Value> = json!({
             "USER_CLAIM_FIELDS": ["username", "email"],
             "SIGNING_KEY": KEY,
@@ -63,8 +120,13 @@ impl TestServer {
         }
         let config = Config::from_map(map, None).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.sqlite3", dir.path().display());
-        let store = tessera_store::open(&url).await.unwrap();
+        let url =
+            database_url.unwrap_or_else(|| format!("sqlite://{}/t.sqlite3", dir.path().display()));
+        let limits = tessera_store::PoolOptions {
+            max_connections: 5,
+            acquire_timeout: std::time::Duration::from_secs(1),
+        };
+        let store = tessera_store::open_with(&url, limits).await.unwrap();
         store.migrate().await.unwrap();
         let clock = ManualClock::now();
         let keys = KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap();
@@ -72,6 +134,10 @@ impl TestServer {
             .clock(Arc::new(clock.clone()))
             .build()
             .unwrap();
+        if config.settings.access_token_revocation {
+            let sync = tessera.start_revocation_sync().await.unwrap();
+            drop(sync); // detached: it runs as long as the runtime
+        }
         let app = tessera_server::app::build(tessera.clone(), &config.server);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -85,6 +151,7 @@ impl TestServer {
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             _dir: dir,
             task,
+            pg_database: None,
         }
     }
 

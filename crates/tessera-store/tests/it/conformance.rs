@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tessera_store::{
-    NewReview, NewUser, OutstandingToken, RevocationEvent, RotateOutcome, Store,
+    NewReview, NewUser, OutstandingToken, RevocationEvent, RotateOutcome, RotationTimes, Store,
 };
 
 /// 2100-01-01: far in the future, inside the datetime range both databases store.
@@ -148,7 +148,7 @@ async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
         let old = old.clone();
         tasks.push(tokio::spawn(async move {
             let new = token(&format!("new{i}"), old.user_id, FAR);
-            store.rotate(&old, &new, 10, 1_000_000).await
+            store.rotate(&old, &new, RotationTimes::at(10)).await
         }));
     }
     let mut rotated = 0;
@@ -170,7 +170,10 @@ async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
 
 async fn flush_removes_only_expired(store: Arc<dyn Store>) {
     store.outstand(&token("e1", None, 1_000)).await.unwrap();
-    store.blacklist(&in_family_exp("e2", 2_000), 1).await.unwrap();
+    store
+        .blacklist(&in_family_exp("e2", 2_000), 1)
+        .await
+        .unwrap();
     store.outstand(&token("live", None, 10_000)).await.unwrap();
     assert_eq!(store.flush_expired(2_000).await.unwrap(), 2);
     let c = store.ledger_counts().await.unwrap();
@@ -207,7 +210,10 @@ fn in_family_exp(jti: &str, expires: i64) -> OutstandingToken {
 }
 
 async fn reuse_of_a_rotated_token_revokes_the_family(store: Arc<dyn Store>) {
-    let u = store.create_user(&NewUser::new("frank", "!", 0)).await.unwrap();
+    let u = store
+        .create_user(&NewUser::new("frank", "!", 0))
+        .await
+        .unwrap();
     let (t1, t2, t3) = (
         in_family("t1", Some(u.id), "fam1"),
         in_family("t2", Some(u.id), "fam1"),
@@ -217,26 +223,63 @@ async fn reuse_of_a_rotated_token_revokes_the_family(store: Arc<dyn Store>) {
     store.outstand(&t1).await.unwrap();
     store.outstand(&other).await.unwrap();
     let fam = store.family_of("t1").await.unwrap().unwrap();
-    assert_eq!((fam.id.as_str(), fam.user_id, fam.revoked_at), ("fam1", Some(u.id), None));
-    assert_eq!(store.rotate(&t1, &t2, 100, 0).await.unwrap(), RotateOutcome::Rotated);
-    assert_eq!(store.rotate(&t2, &t3, 200, 0).await.unwrap(), RotateOutcome::Rotated);
+    assert_eq!(
+        (fam.id.as_str(), fam.user_id, fam.revoked_at),
+        ("fam1", Some(u.id), None)
+    );
+    assert_eq!(
+        store
+            .rotate(&t1, &t2, RotationTimes::at(100))
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate(&t2, &t3, RotationTimes::at(200))
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated
+    );
     assert_eq!(store.family_of("t3").await.unwrap().unwrap().id, "fam1");
     // t1 again: a replay. The family goes, the victim's current token (t3) included.
-    let RotateOutcome::Reused(revoked) =
-        store.rotate(&t1, &in_family("t4", Some(u.id), "fam1"), 300, 0).await.unwrap()
+    let RotateOutcome::Reused(revoked) = store
+        .rotate(
+            &t1,
+            &in_family("t4", Some(u.id), "fam1"),
+            RotationTimes::at(300),
+        )
+        .await
+        .unwrap()
     else {
         panic!("expected reuse")
     };
     assert_eq!(revoked.len(), 1);
-    assert_eq!((revoked[0].id.as_str(), revoked[0].revoked_at), ("fam1", 300));
+    assert_eq!(
+        (revoked[0].id.as_str(), revoked[0].revoked_at),
+        ("fam1", 300)
+    );
     assert!(store.is_blacklisted("t3").await.unwrap());
-    assert_eq!(store.family_of("t3").await.unwrap().unwrap().revoked_at, Some(300));
-    assert!(store.family_of("t4").await.unwrap().is_none(), "nothing minted on reuse");
+    assert_eq!(
+        store.family_of("t3").await.unwrap().unwrap().revoked_at,
+        Some(300)
+    );
+    assert!(
+        store.family_of("t4").await.unwrap().is_none(),
+        "nothing minted on reuse"
+    );
     // Other sessions of the user are untouched.
     assert!(!store.is_blacklisted("o1").await.unwrap());
     // The current token is now refused as blacklisted, not as a reuse.
     assert_eq!(
-        store.rotate(&t3, &in_family("t5", Some(u.id), "fam1"), 400, 0).await.unwrap(),
+        store
+            .rotate(
+                &t3,
+                &in_family("t5", Some(u.id), "fam1"),
+                RotationTimes::at(400)
+            )
+            .await
+            .unwrap(),
         RotateOutcome::AlreadyBlacklisted
     );
     assert_eq!(store.revoked_families_since(300).await.unwrap(), revoked);
@@ -246,15 +289,32 @@ async fn reuse_of_a_rotated_token_revokes_the_family(store: Arc<dyn Store>) {
 async fn reuse_within_grace_is_refused_without_revoking(store: Arc<dyn Store>) {
     let (a, b) = (in_family("g1", None, "famg"), in_family("g2", None, "famg"));
     store.outstand(&a).await.unwrap();
-    assert_eq!(store.rotate(&a, &b, 1_000_000, 5_000_000).await.unwrap(), RotateOutcome::Rotated);
-    let again = in_family("g3", None, "famg");
+    let times = |presented: i64| RotationTimes {
+        presented,
+        now: presented + 10,
+        grace: 5_000_000,
+    };
     assert_eq!(
-        store.rotate(&a, &again, 3_000_000, 5_000_000).await.unwrap(),
+        store.rotate(&a, &b, times(1_000_000)).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    let again = in_family("g3", None, "famg");
+    // Presented before the winner wrote its rotation: a race, never a replay.
+    assert_eq!(
+        store.rotate(&a, &again, times(999_000)).await.unwrap(),
         RotateOutcome::ReusedWithinGrace
     );
-    assert!(!store.is_blacklisted("g2").await.unwrap(), "the new token survives");
+    // Within the grace after it.
+    assert_eq!(
+        store.rotate(&a, &again, times(3_000_000)).await.unwrap(),
+        RotateOutcome::ReusedWithinGrace
+    );
+    assert!(
+        !store.is_blacklisted("g2").await.unwrap(),
+        "the new token survives"
+    );
     assert!(matches!(
-        store.rotate(&a, &again, 7_000_000, 5_000_000).await.unwrap(),
+        store.rotate(&a, &again, times(7_000_000)).await.unwrap(),
         RotateOutcome::Reused(_)
     ));
 }
@@ -264,17 +324,41 @@ async fn logout_revokes_the_family(store: Arc<dyn Store>) {
     store.outstand(&t).await.unwrap();
     let revoked = store.blacklist(&t, 50).await.unwrap();
     assert_eq!(revoked.len(), 1);
-    assert!(store.blacklist(&t, 60).await.unwrap().is_empty(), "idempotent");
-    assert_eq!(store.rotate(&t, &in_family("l2", None, "faml"), 70, 0).await.unwrap(), RotateOutcome::AlreadyBlacklisted);
+    assert!(
+        store.blacklist(&t, 60).await.unwrap().is_empty(),
+        "idempotent"
+    );
+    assert_eq!(
+        store
+            .rotate(&t, &in_family("l2", None, "faml"), RotationTimes::at(70))
+            .await
+            .unwrap(),
+        RotateOutcome::AlreadyBlacklisted
+    );
 }
 
 async fn revoke_user_revokes_everything(store: Arc<dyn Store>) {
-    let u = store.create_user(&NewUser::new("gina", "!", 0)).await.unwrap();
-    let v = store.create_user(&NewUser::new("hank", "!", 0)).await.unwrap();
-    store.outstand(&in_family("r1", Some(u.id), "famr1")).await.unwrap();
-    store.outstand(&in_family("r2", Some(u.id), "famr2")).await.unwrap();
+    let u = store
+        .create_user(&NewUser::new("gina", "!", 0))
+        .await
+        .unwrap();
+    let v = store
+        .create_user(&NewUser::new("hank", "!", 0))
+        .await
+        .unwrap();
+    store
+        .outstand(&in_family("r1", Some(u.id), "famr1"))
+        .await
+        .unwrap();
+    store
+        .outstand(&in_family("r2", Some(u.id), "famr2"))
+        .await
+        .unwrap();
     store.outstand(&token("r3", Some(u.id), FAR)).await.unwrap();
-    store.outstand(&in_family("r4", Some(v.id), "famr4")).await.unwrap();
+    store
+        .outstand(&in_family("r4", Some(v.id), "famr4"))
+        .await
+        .unwrap();
     let mut revoked = store.revoke_user(u.id, 10).await.unwrap();
     revoked.sort_by(|a, b| a.id.cmp(&b.id));
     let ids: Vec<&str> = revoked.iter().map(|r| r.id.as_str()).collect();
@@ -290,7 +374,9 @@ async fn revoke_user_revokes_everything(store: Arc<dyn Store>) {
 /// pool's listener (another instance).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_revocations_reach_other_instances() {
-    let Some((_guard, a, url)) = crate::support::postgres().await else { return };
+    let Some((_guard, a, url)) = crate::support::postgres().await else {
+        return;
+    };
     let b = tessera_store::open(&url).await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     b.listen_revocations(tx).await.unwrap();
@@ -303,6 +389,9 @@ async fn postgres_revocations_reach_other_instances() {
         .unwrap();
     assert_eq!(
         ev,
-        RevocationEvent::Revoked(tessera_store::RevokedFamily { id: "famn".into(), revoked_at: 123 })
+        RevocationEvent::Revoked(tessera_store::RevokedFamily {
+            id: "famn".into(),
+            revoked_at: 123
+        })
     );
 }

@@ -18,7 +18,10 @@ impl Drop for Guard {
             let name = name.clone();
             // Drop from a separate thread with its own runtime: we may be inside one.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 let _ = rt.block_on(scratch::drop(&scratch::admin_url(), &name));
             })
             .join();
@@ -38,14 +41,19 @@ pub async fn sqlite() -> (Guard, Arc<dyn Store>) {
 /// server answers, which under `CI=true` is a failure instead.
 pub async fn postgres() -> Option<(Guard, Arc<dyn Store>, String)> {
     let admin = scratch::admin_url();
-    let name = format!("tessera_test_{}", tessera_core::clock::new_jti(&tessera_core::OsRandom));
+    let name = format!(
+        "tessera_test_{}",
+        tessera_core::clock::new_jti(&tessera_core::OsRandom)
+    );
     let url = match scratch::create(&admin, &name).await {
         Ok(url) => url,
         Err(e) => {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PostgreSQL at {admin} is required under CI=true: {e}");
             }
-            eprintln!("SKIPPED: PostgreSQL test, no server at {admin} ({e}); set TEST_DATABASE_URL");
+            eprintln!(
+                "SKIPPED: PostgreSQL test, no server at {admin} ({e}); set TEST_DATABASE_URL"
+            );
             return None;
         }
     };

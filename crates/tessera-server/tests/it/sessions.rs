@@ -1,0 +1,248 @@
+//! Token families: reuse detection, grace, absolute lifetime, logout everywhere,
+//! password changes, and access-token revocation (on SQLite and PostgreSQL).
+
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, parts, token_not_valid};
+
+fn rotating(extra: Value) -> Value {
+    let mut base = json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": true});
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+fn reused() -> Value {
+    json!({"detail": "Token is blacklisted", "code": "token_reused"})
+}
+
+async fn reuse_revokes_the_family(s: TestServer) {
+    s.user("alice", "alice-pass").await;
+    let (_, r1) = s.login("alice", "alice-pass").await;
+    let (_, other_session) = s.login("alice", "alice-pass").await;
+    s.clock.advance_secs(1);
+    let r = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    assert_eq!(r.status, 200);
+    let (a2, r2) = (r.str("access"), r.str("refresh"));
+    assert_eq!(
+        parts(&r2).1["sid"],
+        parts(&r1).1["sid"],
+        "the family is carried on"
+    );
+    assert_eq!(s.get("/api/me/", Some(&a2)).await.status, 200);
+    // The thief replays r1 a second later: the whole family goes.
+    s.clock.advance_secs(1);
+    let r = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    assert_eq!((r.status.as_u16(), r.body), (401, reused()));
+    let r = s.post("/api/token/refresh/", json!({"refresh": r2})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (401, token_not_valid("Token is blacklisted"))
+    );
+    // ACCESS_TOKEN_REVOCATION: the family's access token stops too.
+    let r = s.get("/api/me/", Some(&a2)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["messages"][0]["message"], "Token is blacklisted");
+    // Another login of the same user is another family: untouched.
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": other_session}))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn reuse_revokes_the_family_sqlite() {
+    reuse_revokes_the_family(
+        TestServer::start(rotating(json!({"ACCESS_TOKEN_REVOCATION": true}))).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reuse_revokes_the_family_postgres() {
+    let Some(s) =
+        TestServer::start_pg(rotating(json!({"ACCESS_TOKEN_REVOCATION": true})), None).await
+    else {
+        return;
+    };
+    reuse_revokes_the_family(s).await;
+}
+
+#[tokio::test]
+async fn grace_refuses_without_revoking() {
+    let s = TestServer::start(rotating(json!({"REFRESH_REUSE_GRACE": "10s"}))).await;
+    s.user("alice", "alice-pass").await;
+    let (_, r1) = s.login("alice", "alice-pass").await;
+    let r = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    let r2 = r.str("refresh");
+    s.clock.advance_secs(5);
+    let again = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    assert_eq!(
+        (again.status.as_u16(), again.body),
+        (401, token_not_valid("Token is blacklisted"))
+    );
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": r2}))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn absolute_lifetime_caps_the_session() {
+    let s = TestServer::start(rotating(json!({"REFRESH_TOKEN_ABSOLUTE_LIFETIME": "1h"}))).await;
+    s.user("alice", "alice-pass").await;
+    let login_at = s.now();
+    let (_, mut refresh) = s.login("alice", "alice-pass").await;
+    assert_eq!(parts(&refresh).1["exp"].as_i64().unwrap(), login_at + 3600);
+    for _ in 0..3 {
+        s.clock.advance_secs(1000);
+        let r = s
+            .post("/api/token/refresh/", json!({"refresh": refresh}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        refresh = r.str("refresh");
+        assert_eq!(
+            parts(&refresh).1["exp"].as_i64().unwrap(),
+            login_at + 3600,
+            "capped"
+        );
+    }
+    s.clock.advance_secs(600);
+    let r = s
+        .post("/api/token/refresh/", json!({"refresh": refresh}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (401, token_not_valid("Token is expired"))
+    );
+}
+
+#[tokio::test]
+async fn logout_everywhere() {
+    let s = TestServer::start(json!({"ACCESS_TOKEN_REVOCATION": true})).await;
+    s.user("alice", "alice-pass").await;
+    s.user("bob", "bob-pass-1").await;
+    let (a1, r1) = s.login("alice", "alice-pass").await;
+    let (_, r2) = s.login("alice", "alice-pass").await;
+    let (b_access, b_refresh) = s.login("bob", "bob-pass-1").await;
+    let r = s.post("/api/token/blacklist/all/", json!({})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (
+            401,
+            json!({"detail": "Authentication credentials were not provided."})
+        )
+    );
+    let auth = format!("Bearer {a1}");
+    let r = s
+        .send(
+            reqwest::Method::POST,
+            "/api/token/blacklist/all",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.body), (200, json!({})));
+    for t in [&r1, &r2] {
+        let r = s.post("/api/token/refresh/", json!({"refresh": t})).await;
+        assert_eq!(r.body, token_not_valid("Token is blacklisted"));
+    }
+    assert_eq!(s.get("/api/me/", Some(&a1)).await.status, 401);
+    assert_eq!(s.get("/api/me/", Some(&b_access)).await.status, 200);
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": b_refresh}))
+            .await
+            .status,
+        200
+    );
+    // A new login works at once.
+    let (a3, _) = s.login("alice", "alice-pass").await;
+    assert_eq!(s.get("/api/me/", Some(&a3)).await.status, 200);
+}
+
+#[tokio::test]
+async fn logout_stops_the_sessions_access_token_when_enabled() {
+    let s = TestServer::start(json!({"ACCESS_TOKEN_REVOCATION": true})).await;
+    s.user("alice", "alice-pass").await;
+    let (access, refresh) = s.login("alice", "alice-pass").await;
+    let (other_access, _) = s.login("alice", "alice-pass").await;
+    assert_eq!(
+        s.post("/api/token/blacklist/", json!({"refresh": refresh}))
+            .await
+            .status,
+        200
+    );
+    let r = s.get("/api/me/", Some(&access)).await;
+    assert_eq!(r.body["messages"][0]["message"], "Token is blacklisted");
+    assert_eq!(s.get("/api/me/", Some(&other_access)).await.status, 200);
+    // Verify stays Simple JWT's (no revocation check for access tokens).
+    assert_eq!(
+        s.post("/api/token/verify/", json!({"token": access}))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn password_change_revokes_sessions() {
+    let s = TestServer::start(json!({"ACCESS_TOKEN_REVOCATION": true})).await;
+    s.user("alice", "alice-pass").await;
+    let (access, refresh) = s.login("alice", "alice-pass").await;
+    let auth = format!("Bearer {access}");
+    let change = |body: Value| {
+        let s = &s;
+        let auth = auth.clone();
+        async move {
+            s.send(
+                reqwest::Method::POST,
+                "/api/me/password/",
+                &[("authorization", &auth)],
+                Some(("application/json", serde_json::to_vec(&body).unwrap())),
+            )
+            .await
+        }
+    };
+    let r = change(json!({"old_password": "nope", "new_password": "new-secret-42"})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (
+            400,
+            json!({"old_password": ["Your old password was entered incorrectly."]})
+        )
+    );
+    let r = change(json!({"old_password": "alice-pass", "new_password": "123"})).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body["new_password"].as_array().unwrap().len() >= 2);
+    let r = change(json!({"old_password": "alice-pass", "new_password": "new-secret-42"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        s.post("/api/token/refresh/", json!({"refresh": refresh}))
+            .await
+            .body,
+        token_not_valid("Token is blacklisted")
+    );
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 401);
+    let r = s
+        .post(
+            "/api/token/",
+            json!({"username": "alice", "password": "alice-pass"}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    s.login("alice", "new-secret-42").await;
+}
+
+#[tokio::test]
+async fn without_the_option_tokens_keep_simple_jwts_layout() {
+    let s = TestServer::start(rotating(json!({}))).await;
+    s.user("alice", "alice-pass").await;
+    let (access, refresh) = s.login("alice", "alice-pass").await;
+    assert!(parts(&access).1.get("sid").is_none());
+    assert!(parts(&refresh).1.get("sid").is_none());
+}
