@@ -1,17 +1,29 @@
-//! Signing and verifying keys, each pinned to one algorithm.
+//! Signing and verifying keys, each pinned to one algorithm, and key sets with `kid`s.
 //!
-//! RFC 8725 §3.1: the token's `alg` header never chooses how it is verified. A [`KeySet`]
-//! knows its algorithm; a token whose header names any other algorithm (including
-//! `none`) is refused before a signature is even computed. Keys are parsed once, at
-//! start-up, not per request.
+//! RFC 8725 §3.1: the token's `alg` header never chooses how it is verified. Every
+//! [`Key`] has exactly one algorithm; the key that verifies a token is chosen by its
+//! `kid` (or is the key set's default for tokens without one), and a token whose header
+//! names any other algorithm, `none` included, is refused before a signature is
+//! computed. Keys are parsed once, at start-up, never per request.
+//!
+//! A [`KeySet`] holds one active signing key plus any number of verify-only keys, so
+//! keys can be rotated without logging anyone out. It publishes its public keys as a JWKS
+//! (RFC 7517); shared secrets are never published.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
+use crate::clock::Random;
 use crate::error::{Error, Result};
 
-/// The JOSE algorithms Tessera knows by name. This version signs and verifies with the
-/// HMAC family; the others are recognised so that configuration errors can say so.
+/// The JOSE signature algorithms Tessera implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     /// HMAC with SHA-256 (Simple JWT's default).
@@ -55,6 +67,19 @@ const ALL: [(Algorithm, &str); 12] = [
     (Algorithm::EdDSA, "EdDSA"),
 ];
 
+/// The key families, for telling a key's type from an algorithm's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A shared secret (HS*).
+    Hmac,
+    /// An RSA key pair (RS*, PS*).
+    Rsa,
+    /// An EC key pair on P-256 or P-384 (ES*).
+    Ec,
+    /// An Ed25519 key pair (EdDSA).
+    Ed,
+}
+
 impl Algorithm {
     /// The JOSE name (`"HS256"`).
     pub fn name(self) -> &'static str {
@@ -70,7 +95,27 @@ impl Algorithm {
 
     /// True for HS256/384/512, whose one secret both signs and verifies.
     pub fn is_hmac(self) -> bool {
-        matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+        self.family() == Family::Hmac
+    }
+
+    /// The key family this algorithm needs.
+    pub fn family(self) -> Family {
+        use Algorithm::*;
+        match self {
+            HS256 | HS384 | HS512 => Family::Hmac,
+            RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => Family::Rsa,
+            ES256 | ES384 => Family::Ec,
+            EdDSA => Family::Ed,
+        }
+    }
+
+    /// Shortest HMAC secret accepted: the hash size (RFC 7518 §3.2).
+    pub fn min_hmac_key_len(self) -> usize {
+        match self {
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => MIN_HMAC_KEY_LEN,
+        }
     }
 
     fn jwt(self) -> jsonwebtoken::Algorithm {
@@ -95,12 +140,378 @@ impl Algorithm {
 impl<'de> Deserialize<'de> for Algorithm {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Algorithm::from_name(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("Unrecognized algorithm type '{s}'")))
+        Algorithm::from_name(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("Unrecognized algorithm type '{s}'"))
+        })
     }
 }
 
-/// The key material that signs new tokens and verifies incoming ones.
+/// Shortest HMAC secret accepted for HS256 (32 bytes); HS384 and HS512 need 48 and 64.
+pub const MIN_HMAC_KEY_LEN: usize = 32;
+
+/// Smallest RSA modulus accepted (RFC 7518 §3.3).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// One key, pinned to one algorithm. Private material, if any, never leaves it.
+pub struct Key {
+    kid: Option<String>,
+    alg: Algorithm,
+    signer: Option<EncodingKey>,
+    verifier: DecodingKey,
+    public_jwk: Option<Map<String, Value>>,
+    header_b64: String,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("can_sign", &self.signer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn key_err(msg: impl Into<String>) -> Error {
+    Error::Key(msg.into())
+}
+
+/// The JOSE header a key signs with: `{"alg":…,"kid":…,"typ":"JWT"}`, keys sorted as
+/// PyJWT writes them (so an HMAC key without a kid gives Simple JWT's exact header).
+fn header_for(alg: Algorithm, kid: Option<&str>) -> String {
+    let header = match kid {
+        Some(k) => json!({"alg": alg.name(), "kid": k, "typ": "JWT"}),
+        None => json!({"alg": alg.name(), "typ": "JWT"}),
+    };
+    URL_SAFE_NO_PAD.encode(header.to_string())
+}
+
+impl Key {
+    fn assemble(
+        kid: Option<String>,
+        alg: Algorithm,
+        signer: Option<EncodingKey>,
+        verifier: DecodingKey,
+        public_jwk: Option<Map<String, Value>>,
+    ) -> Key {
+        let header_b64 = header_for(alg, kid.as_deref());
+        Key {
+            kid,
+            alg,
+            signer,
+            verifier,
+            public_jwk,
+            header_b64,
+        }
+    }
+
+    /// An HMAC key. Refuses secrets shorter than the algorithm's hash output.
+    pub fn hmac(alg: Algorithm, secret: &[u8], kid: Option<String>) -> Result<Key> {
+        if !alg.is_hmac() {
+            return Err(key_err(format!(
+                "{} needs an asymmetric key pair, not a shared secret",
+                alg.name()
+            )));
+        }
+        if secret.len() < alg.min_hmac_key_len() {
+            return Err(key_err(format!(
+                "an {} key must be at least {} bytes long (got {})",
+                alg.name(),
+                alg.min_hmac_key_len(),
+                secret.len()
+            )));
+        }
+        Ok(Key::assemble(
+            kid,
+            alg,
+            Some(EncodingKey::from_secret(secret)),
+            DecodingKey::from_secret(secret),
+            None,
+        ))
+    }
+
+    /// A key pair from a PEM private key (PKCS#8, or PKCS#1 for RSA). The public half
+    /// is derived, so no separate verifying key is needed.
+    pub fn from_private_pem(alg: Algorithm, pem: &[u8], kid: Option<String>) -> Result<Key> {
+        let bad = |e: jsonwebtoken::errors::Error| {
+            key_err(format!("not a usable {} private key: {e}", alg.name()))
+        };
+        let signer = match alg.family() {
+            Family::Hmac => return Key::hmac(alg, pem, kid),
+            Family::Rsa => EncodingKey::from_rsa_pem(pem).map_err(bad)?,
+            Family::Ec => EncodingKey::from_ec_pem(pem).map_err(bad)?,
+            Family::Ed => EncodingKey::from_ed_pem(pem).map_err(bad)?,
+        };
+        let jwk = Jwk::from_encoding_key(&signer, alg.jwt()).map_err(bad)?;
+        let verifier = DecodingKey::from_jwk(&jwk).map_err(bad)?;
+        let mut public = match serde_json::to_value(&jwk) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err(key_err("cannot describe the public key")),
+        };
+        let checked = Key::from_jwk_value(&Value::Object(public.clone()), Some(alg))?;
+        drop(checked);
+        let kid = kid.or_else(|| jwk.thumbprint(ThumbprintHash::SHA256).ok());
+        // A test signature proves the pair matches the algorithm (an EC key of the wrong
+        // curve, say) at start-up rather than at the first login.
+        let key = Key::assemble(kid.clone(), alg, Some(signer), verifier, None);
+        let probe = key.sign(b"tessera key check")?;
+        if !key.verify(b"tessera key check", &probe) {
+            return Err(key_err(format!("the key does not verify its own {} signature", alg.name())));
+        }
+        public.insert("use".into(), Value::from("sig"));
+        public.insert("alg".into(), Value::from(alg.name()));
+        if let Some(k) = &kid {
+            public.insert("kid".into(), Value::from(k.as_str()));
+        }
+        Ok(Key {
+            public_jwk: Some(public),
+            ..key
+        })
+    }
+
+    /// A verify-only key from a PEM public key (SPKI, or PKCS#1 for RSA).
+    pub fn from_public_pem(alg: Algorithm, pem: &[u8], kid: Option<String>) -> Result<Key> {
+        let bad = |e: jsonwebtoken::errors::Error| {
+            key_err(format!("not a usable {} public key: {e}", alg.name()))
+        };
+        let verifier = match alg.family() {
+            Family::Hmac => return Err(key_err("an HMAC key has no public half")),
+            Family::Rsa => DecodingKey::from_rsa_pem(pem).map_err(bad)?,
+            Family::Ec => DecodingKey::from_ec_pem(pem).map_err(bad)?,
+            Family::Ed => DecodingKey::from_ed_pem(pem).map_err(bad)?,
+        };
+        Ok(Key::assemble(kid, alg, None, verifier, None))
+    }
+
+    /// A verify-only key from a JWK (RFC 7517), strictly checked: a signature `use`,
+    /// an algorithm that matches the key type and curve, RSA keys of at least 2048 bits
+    /// with a sane exponent. `expected` pins the algorithm when the JWK has no `alg`.
+    pub fn from_jwk_value(jwk: &Value, expected: Option<Algorithm>) -> Result<Key> {
+        let Value::Object(m) = jwk else {
+            return Err(key_err("a JWK must be a JSON object"));
+        };
+        let text = |name: &str| -> Result<Option<&str>> {
+            match m.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(key_err(format!("JWK member {name:?} must be a string"))),
+            }
+        };
+        let kty = text("kty")?.ok_or_else(|| key_err("JWK without kty"))?;
+        if let Some(u) = text("use")?
+            && u != "sig"
+        {
+            return Err(key_err(format!("JWK is for {u:?}, not signatures")));
+        }
+        if let Some(Value::Array(ops)) = m.get("key_ops")
+            && !ops.iter().any(|o| o == "verify")
+        {
+            return Err(key_err("JWK key_ops does not allow verify"));
+        }
+        let alg = match (text("alg")?, expected) {
+            (Some(a), _) => Algorithm::from_name(a)
+                .ok_or_else(|| key_err(format!("JWK algorithm {a:?} is not a supported signature algorithm")))?,
+            (None, Some(e)) => e,
+            (None, None) => match (kty, text("crv")?) {
+                ("EC", Some("P-256")) => Algorithm::ES256,
+                ("EC", Some("P-384")) => Algorithm::ES384,
+                ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
+                _ => return Err(key_err("JWK without alg: its algorithm would be a guess")),
+            },
+        };
+        if let (Some(a), Some(e)) = (text("alg")?, expected)
+            && Algorithm::from_name(a) != Some(e)
+        {
+            return Err(key_err(format!("JWK algorithm {a} where {} is expected", e.name())));
+        }
+        let kid = text("kid")?.map(str::to_owned);
+        let b64 = |name: &str| -> Result<Vec<u8>> {
+            let v = text(name)?.ok_or_else(|| key_err(format!("JWK without {name:?}")))?;
+            URL_SAFE_NO_PAD
+                .decode(v)
+                .map_err(|_| key_err(format!("JWK member {name:?} is not base64url")))
+        };
+        let bad = |e: jsonwebtoken::errors::Error| key_err(format!("unusable JWK: {e}"));
+        let verifier = match (alg.family(), kty) {
+            (Family::Hmac, "oct") => {
+                return Key::hmac(alg, &b64("k")?, kid);
+            }
+            (Family::Rsa, "RSA") => {
+                let n = b64("n")?;
+                let e = b64("e")?;
+                let bits = significant_bits(&n);
+                if bits < MIN_RSA_BITS {
+                    return Err(key_err(format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} required")));
+                }
+                if roca_fingerprint(&n) {
+                    return Err(key_err("RSA key generated by a library with the ROCA flaw (CVE-2017-15361)"));
+                }
+                let e_val = e.iter().fold(0u128, |acc, b| acc.saturating_mul(256).saturating_add(u128::from(*b)));
+                if e_val < 3 || e_val % 2 == 0 || e.len() > 8 {
+                    return Err(key_err("RSA public exponent must be odd and at least 3"));
+                }
+                DecodingKey::from_rsa_raw_components(&n, &e)
+            }
+            (Family::Ec, "EC") => {
+                let (crv, len) = match alg {
+                    Algorithm::ES384 => ("P-384", 48),
+                    _ => ("P-256", 32),
+                };
+                if text("crv")? != Some(crv) {
+                    return Err(key_err(format!("{} needs curve {crv}", alg.name())));
+                }
+                let (x, y) = (b64("x")?, b64("y")?);
+                if x.len() != len || y.len() != len {
+                    return Err(key_err("EC coordinates of the wrong length"));
+                }
+                let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
+                DecodingKey::from_ec_components(&x, &y).map_err(bad)?
+            }
+            (Family::Ed, "OKP") => {
+                if text("crv")? != Some("Ed25519") {
+                    return Err(key_err("EdDSA needs curve Ed25519"));
+                }
+                let x = b64("x")?;
+                if x.len() != 32 {
+                    return Err(key_err("Ed25519 public key of the wrong length"));
+                }
+                DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(x)).map_err(bad)?
+            }
+            (_, kty) => {
+                return Err(key_err(format!("JWK of type {kty} cannot be a {} key", alg.name())));
+            }
+        };
+        Ok(Key::assemble(kid, alg, None, verifier, None))
+    }
+
+    /// Generates a fresh key for `alg` (64 random bytes for HMAC; P-256/P-384, Ed25519
+    /// or 2048-bit RSA key pairs otherwise). Returns the key and its private material as
+    /// PEM (PKCS#8), or the secret for HMAC, for storing.
+    pub fn generate(alg: Algorithm, random: &dyn Random, kid: Option<String>) -> Result<(Key, String)> {
+        use aws_lc_rs::encoding::AsDer as _;
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+            Ed25519KeyPair,
+        };
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let gen_err = |_| key_err(format!("could not generate a {} key", alg.name()));
+        let der: Vec<u8> = match alg.family() {
+            Family::Hmac => {
+                let mut secret = [0u8; 64];
+                random.fill(&mut secret);
+                let text = URL_SAFE_NO_PAD.encode(secret);
+                return Ok((Key::hmac(alg, text.as_bytes(), kid)?, text));
+            }
+            Family::Ec => {
+                let curve = if alg == Algorithm::ES384 {
+                    &ECDSA_P384_SHA384_FIXED_SIGNING
+                } else {
+                    &ECDSA_P256_SHA256_FIXED_SIGNING
+                };
+                EcdsaKeyPair::generate_pkcs8(curve, &rng).map_err(gen_err)?.as_ref().to_vec()
+            }
+            Family::Ed => Ed25519KeyPair::generate_pkcs8v1(&rng)
+                .map_err(gen_err)?
+                .as_ref()
+                .to_vec(),
+            Family::Rsa => {
+                let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(gen_err)?;
+                let der = pair.as_der().map_err(gen_err)?;
+                der.as_ref().to_vec()
+            }
+        };
+        let pem = pem_encode("PRIVATE KEY", &der);
+        Ok((Key::from_private_pem(alg, pem.as_bytes(), kid)?, pem))
+    }
+
+    /// The key id, if it has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+    /// The one algorithm this key signs and verifies with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+    /// True when this key holds private material and can sign.
+    pub fn can_sign(&self) -> bool {
+        self.signer.is_some()
+    }
+    /// The public JWK (with `kid`, `alg`, `use`), for asymmetric key pairs; never for
+    /// HMAC secrets.
+    pub fn public_jwk(&self) -> Option<&Map<String, Value>> {
+        self.public_jwk.as_ref()
+    }
+
+    /// Signs `message`; the base64url signature.
+    pub fn sign(&self, message: &[u8]) -> Result<String> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| key_err("this key can only verify"))?;
+        jsonwebtoken::crypto::sign(message, signer, self.alg.jwt()).map_err(|e| key_err(e.to_string()))
+    }
+
+    /// Checks a base64url signature over `message` (constant-time for HMAC: aws-lc's).
+    pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
+        jsonwebtoken::crypto::verify(signature_b64, message, &self.verifier, self.alg.jwt())
+            .unwrap_or(false)
+    }
+}
+
+/// The ROCA test (Nemec et al., CCS 2017): keys from the flawed Infineon library have
+/// `n mod p` in the subgroup generated by 65537 modulo each of these small primes; a
+/// random modulus almost never does for all of them.
+fn roca_fingerprint(n_be: &[u8]) -> bool {
+    const PRIMES: [u64; 38] = [
+        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
+        97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
+    ];
+    PRIMES.iter().all(|&p| {
+        let r = n_be.iter().fold(0u64, |acc, b| (acc * 256 + u64::from(*b)) % p);
+        // Walk the cyclic subgroup generated by 65537 mod p.
+        let g = 65_537 % p;
+        let mut x = 1u64;
+        loop {
+            if x == r {
+                return true;
+            }
+            x = x * g % p;
+            if x == 1 {
+                return false;
+            }
+        }
+    })
+}
+
+fn significant_bits(be: &[u8]) -> usize {
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    match be.get(skip) {
+        None => 0,
+        Some(first) => (be.len() - skip - 1) * 8 + (8 - first.leading_zeros() as usize),
+    }
+}
+
+/// PEM armour around DER.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Extra verifying keys looked up by `kid` (a remote JWKS cache).
+pub trait KeyLookup: Send + Sync + std::fmt::Debug {
+    /// The key with this id, if known.
+    fn key(&self, kid: &str) -> Option<Arc<Key>>;
+}
+
+/// The keys that sign and verify tokens: one active signing key, any number of
+/// verify-only keys.
 ///
 /// ```
 /// use tessera_core::{Algorithm, KeySet};
@@ -110,77 +521,214 @@ impl<'de> Deserialize<'de> for Algorithm {
 /// assert!(!keys.verify(b"header.payloaD", &sig));
 /// assert!(KeySet::hmac(Algorithm::HS256, b"too short").is_err());
 /// ```
+#[derive(Debug, Clone)]
 pub struct KeySet {
-    algorithm: Algorithm,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    header_b64: String,
+    keys: Vec<Arc<Key>>,
+    active: Option<usize>,
+    no_kid: Option<usize>,
 }
-
-impl std::fmt::Debug for KeySet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySet")
-            .field("algorithm", &self.algorithm)
-            .field("key", &"<redacted>")
-            .finish()
-    }
-}
-
-/// Shortest HMAC secret accepted: RFC 7518 §3.2 wants at least the hash size (32 bytes
-/// for HS256); we ask that of every HMAC algorithm.
-pub const MIN_HMAC_KEY_LEN: usize = 32;
 
 impl KeySet {
-    /// An HMAC key set. Refuses secrets shorter than [`MIN_HMAC_KEY_LEN`] bytes and
-    /// non-HMAC algorithms.
-    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self> {
-        if !algorithm.is_hmac() {
-            return Err(Error::Key(format!(
-                "{} needs an asymmetric key pair, not a shared secret",
-                algorithm.name()
-            )));
+    /// A set of `keys`; `active` signs, `no_kid` verifies tokens without a `kid` (Simple
+    /// JWT's tokens; defaults to the active key). Refuses duplicate kids, several keys
+    /// without kid, and sets mixing shared secrets with key pairs (an HMAC secret next to
+    /// public keys invites algorithm confusion).
+    pub fn new(keys: Vec<Key>, active: Option<usize>, no_kid: Option<usize>) -> Result<KeySet> {
+        if keys.is_empty() {
+            return Err(key_err("a key set needs at least one key"));
         }
-        if secret.len() < MIN_HMAC_KEY_LEN {
-            return Err(Error::Key(format!(
-                "an HMAC key must be at least {MIN_HMAC_KEY_LEN} bytes long (got {})",
-                secret.len()
-            )));
+        let mut seen = HashSet::new();
+        let mut kidless = 0;
+        for k in &keys {
+            match &k.kid {
+                Some(kid) if !seen.insert(kid.clone()) => {
+                    return Err(key_err(format!("two keys share the kid {kid:?}")));
+                }
+                Some(_) => {}
+                None => kidless += 1,
+            }
         }
-        let header = format!(r#"{{"alg":"{}","typ":"JWT"}}"#, algorithm.name());
+        if kidless > 1 {
+            return Err(key_err("at most one key may lack a kid"));
+        }
+        let hmac = keys.iter().filter(|k| k.alg.is_hmac()).count();
+        if hmac != 0 && hmac != keys.len() {
+            return Err(key_err("a key set cannot mix HMAC secrets with key pairs"));
+        }
+        if let Some(a) = active {
+            let Some(k) = keys.get(a) else {
+                return Err(key_err("the active key is not in the set"));
+            };
+            if !k.can_sign() {
+                return Err(key_err("the active key has no private half"));
+            }
+        }
+        if no_kid.is_some_and(|i| i >= keys.len()) {
+            return Err(key_err("the default key is not in the set"));
+        }
+        let no_kid = no_kid
+            .or_else(|| keys.iter().position(|k| k.kid.is_none()))
+            .or(active)
+            .or((keys.len() == 1).then_some(0));
         Ok(KeySet {
-            algorithm,
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            header_b64: crate::token::b64_encode(header.as_bytes()),
+            keys: keys.into_iter().map(Arc::new).collect(),
+            active,
+            no_kid,
         })
     }
 
-    /// The one algorithm these keys sign and verify with.
+    /// One HMAC secret, no kid: Simple JWT's setup.
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<KeySet> {
+        KeySet::new(vec![Key::hmac(alg, secret, None)?], Some(0), None)
+    }
+
+    /// One key that signs (and verifies).
+    pub fn single(key: Key) -> Result<KeySet> {
+        let active = key.can_sign().then_some(0);
+        KeySet::new(vec![key], active, None)
+    }
+
+    fn active_key(&self) -> Option<&Arc<Key>> {
+        self.active.and_then(|i| self.keys.get(i))
+    }
+
+    /// The signing algorithm (of the active key; else of the default verifying key).
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.active_key()
+            .or_else(|| self.keys.first())
+            .map_or(Algorithm::HS256, |k| k.alg)
     }
 
-    /// The base64url of this key set's JOSE header (`{"alg":"HS256","typ":"JWT"}`).
+    /// All keys.
+    pub fn keys(&self) -> &[Arc<Key>] {
+        &self.keys
+    }
+
+    /// The base64url JOSE header new tokens get (with the active key's `kid`).
     pub fn header_b64(&self) -> &str {
-        &self.header_b64
+        self.active_key().map_or("", |k| k.header_b64.as_str())
     }
 
-    /// Signs `message` (the JWS signing input) and returns the base64url signature.
+    /// Signs `message` with the active key.
     pub fn sign(&self, message: &[u8]) -> Result<String> {
-        jsonwebtoken::crypto::sign(message, &self.encoding, self.algorithm.jwt())
-            .map_err(|e| Error::Key(e.to_string()))
+        self.active_key()
+            .ok_or_else(|| key_err("no signing key: this key set can only verify"))?
+            .sign(message)
     }
 
-    /// Checks a base64url signature over `message`, in constant time (the HMAC
-    /// comparison is aws-lc's). Any decoding problem is simply "not valid".
+    /// Verifies with the key that would verify a token without `kid`.
     pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
-        jsonwebtoken::crypto::verify(signature_b64, message, &self.decoding, self.algorithm.jwt())
-            .unwrap_or(false)
+        self.no_kid
+            .and_then(|i| self.keys.get(i))
+            .is_some_and(|k| k.verify(message, signature_b64))
     }
 
-    /// Verifies with an explicit algorithm taken from a token header: true only when it
-    /// is this key set's algorithm and the signature is good.
-    pub fn verify_with(&self, alg: &str, message: &[u8], signature_b64: &str) -> bool {
-        Algorithm::from_name(alg) == Some(self.algorithm) && self.verify(message, signature_b64)
+    /// The key for a token header's `kid` (or the default key when it has none), if its
+    /// algorithm is `alg`. Remote keys are consulted after local ones.
+    pub fn select(&self, alg: &str, kid: Option<&str>, remote: Option<&dyn KeyLookup>) -> Option<Arc<Key>> {
+        let key = match kid {
+            Some(kid) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .cloned()
+                .or_else(|| remote.and_then(|r| r.key(kid))),
+            None => self.no_kid.and_then(|i| self.keys.get(i)).cloned(),
+        }?;
+        (Algorithm::from_name(alg) == Some(key.alg)).then_some(key)
+    }
+
+    /// The public keys as a JWK Set (RFC 7517 §5). HMAC secrets are never included.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.public_jwk.clone().map(Value::Object))
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// A copy with `extra` verify-only keys added.
+    pub fn with_verify_only(mut self, extra: Vec<Key>) -> Result<KeySet> {
+        let active = self.active;
+        let no_kid = self.no_kid;
+        let mut keys: Vec<Key> = Vec::new();
+        for k in self.keys.drain(..) {
+            match Arc::try_unwrap(k) {
+                Ok(k) => keys.push(k),
+                Err(_) => return Err(key_err("key set is shared")),
+            }
+        }
+        keys.extend(extra);
+        KeySet::new(keys, active, no_kid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OsRandom;
+
+    #[test]
+    fn every_algorithm_generates_signs_and_verifies() {
+        for (alg, _) in ALL {
+            let (key, private) = Key::generate(alg, &OsRandom, Some(format!("k-{}", alg.name()))).unwrap();
+            let sig = key.sign(b"msg").unwrap();
+            assert!(key.verify(b"msg", &sig), "{alg:?}");
+            assert!(!key.verify(b"msg2", &sig), "{alg:?}");
+            if !alg.is_hmac() {
+                assert!(private.starts_with("-----BEGIN PRIVATE KEY-----"));
+                let jwk = key.public_jwk().unwrap();
+                assert!(jwk.get("d").is_none(), "no private parameters published");
+                assert_eq!(jwk["alg"], alg.name());
+                // The published JWK verifies the key's signatures.
+                let public = Key::from_jwk_value(&Value::Object(jwk.clone()), None).unwrap();
+                assert!(public.verify(b"msg", &sig), "{alg:?}");
+                assert!(!public.can_sign());
+            } else {
+                assert!(key.public_jwk().is_none(), "secrets are never published");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_pinned_to_their_algorithm() {
+        let (es, _) = Key::generate(Algorithm::ES256, &OsRandom, Some("e".into())).unwrap();
+        let set = KeySet::single(es).unwrap();
+        assert!(set.select("ES256", Some("e"), None).is_some());
+        assert!(set.select("ES384", Some("e"), None).is_none());
+        assert!(set.select("HS256", Some("e"), None).is_none());
+        assert!(set.select("none", None, None).is_none());
+        assert!(set.select("ES256", Some("other"), None).is_none());
+    }
+
+    #[test]
+    fn key_sets_refuse_ambiguity() {
+        let h = |kid: &str| Key::hmac(Algorithm::HS256, &[7u8; 32], Some(kid.into())).unwrap();
+        assert!(KeySet::new(vec![h("a"), h("a")], Some(0), None).is_err());
+        let (es, _) = Key::generate(Algorithm::ES256, &OsRandom, Some("e".into())).unwrap();
+        assert!(KeySet::new(vec![h("a"), es], Some(0), None).is_err());
+        assert!(KeySet::new(vec![h("a"), h("b")], Some(1), None).is_ok());
+    }
+
+    #[test]
+    fn hmac_keys_as_long_as_their_hash() {
+        assert!(Key::hmac(Algorithm::HS384, &[1u8; 47], None).is_err());
+        assert!(Key::hmac(Algorithm::HS384, &[1u8; 48], None).is_ok());
+        assert!(Key::hmac(Algorithm::HS512, &[1u8; 63], None).is_err());
+    }
+
+    #[test]
+    fn jwk_checks() {
+        let (key, _) = Key::generate(Algorithm::ES256, &OsRandom, Some("e".into())).unwrap();
+        let mut jwk = key.public_jwk().unwrap().clone();
+        jwk.insert("use".into(), "enc".into());
+        assert!(Key::from_jwk_value(&Value::Object(jwk.clone()), None).is_err());
+        jwk.insert("use".into(), "sig".into());
+        jwk.insert("alg".into(), "ES384".into());
+        assert!(Key::from_jwk_value(&Value::Object(jwk.clone()), None).is_err());
+        jwk.insert("alg".into(), "RS256".into());
+        assert!(Key::from_jwk_value(&Value::Object(jwk), None).is_err());
+        assert!(Key::from_jwk_value(&json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "alg": "RS256"}), None).is_err());
     }
 }

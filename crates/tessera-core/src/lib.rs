@@ -34,7 +34,7 @@ pub mod user;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SystemClock};
 pub use error::{Error, Result};
-pub use keys::{Algorithm, KeySet};
+pub use keys::{Algorithm, Key, KeyLookup, KeySet};
 pub use password::PasswordHasher;
 pub use settings::{HasherKind, Secret, Settings};
 pub use token::{Claims, TokenKind, TokenService};

@@ -415,22 +415,20 @@ impl Settings {
         if self.leeway > 86_400 {
             return Err(Error::config("LEEWAY", "must be at most one day"));
         }
-        if !self.algorithm.is_hmac() {
-            return Err(Error::config(
-                "ALGORITHM",
-                format!(
-                    "{} is not supported yet: this version signs with HS256, HS384 or HS512",
-                    self.algorithm.name()
-                ),
-            ));
-        }
-        if !self.signing_key.is_empty() && self.signing_key.expose().len() < 32 {
+        let min = self.algorithm.min_hmac_key_len();
+        if self.algorithm.is_hmac()
+            && !self.signing_key.is_empty()
+            && !looks_like_path(self.signing_key.expose())
+            && self.signing_key.expose().len() < min
+        {
             return Err(Error::config(
                 "SIGNING_KEY",
                 format!(
-                    "an HMAC key must be at least 32 bytes long (this one has {}); \
-                     generate one with `openssl rand -base64 48`",
-                    self.signing_key.expose().len()
+                    "an {} key must be at least {min} bytes long (this one has {}); \
+                     generate one with `openssl rand -base64 {}`",
+                    self.algorithm.name(),
+                    self.signing_key.expose().len(),
+                    min * 3 / 2
                 ),
             ));
         }
@@ -520,6 +518,12 @@ impl Settings {
         }
         Ok(name)
     }
+}
+
+/// True when a key setting names a file (`/…`, `./…`, `file:…`) rather than holding
+/// the key itself.
+pub fn looks_like_path(s: &str) -> bool {
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.starts_with("file:")
 }
 
 /// Finds which key made deserialization fail (serde's message does not always say) by
@@ -682,6 +686,7 @@ mod tests {
             ("ACCESS_TOKEN_LIFETIME", json!("soon")),
             ("ACCESS_TOKEN_LIFETIME", json!(-5)),
             ("ALGORITHM", json!("none")),
+            ("ALGORITHM", json!("ES512")),
             ("SIGNING_KEY", json!("short")),
             ("AUTH_HEADER_NAME", json!("Authorization")),
             ("USER_ID_FIELD", json!("email")),

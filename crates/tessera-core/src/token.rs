@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::{Clock, Random, new_jti};
 use crate::error::{Error, Result};
-use crate::keys::KeySet;
+use crate::keys::{KeyLookup, KeySet};
 use crate::settings::Settings;
 
 /// The claims of a token, in insertion order.
@@ -96,6 +96,7 @@ struct Inner {
     jti_claim: Option<String>,
     refresh_exp_claim: String,
     user_id_claim: String,
+    remote: Option<Arc<dyn KeyLookup>>,
 }
 
 impl TokenService {
@@ -122,8 +123,25 @@ impl TokenService {
                 jti_claim: settings.jti_claim.clone(),
                 refresh_exp_claim: settings.sliding_token_refresh_exp_claim.clone(),
                 user_id_claim: settings.user_id_claim.clone(),
+                remote: None,
             }),
         }
+    }
+
+    /// The same service, also verifying with keys from `remote` (a JWKS cache) for `kid`s
+    /// the local key set does not have.
+    pub fn with_remote_keys(
+        settings: &Settings,
+        keys: KeySet,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        remote: Arc<dyn KeyLookup>,
+    ) -> Self {
+        let mut s = TokenService::new(settings, keys, clock, random);
+        if let Some(inner) = Arc::get_mut(&mut s.inner) {
+            inner.remote = Some(remote);
+        }
+        s
     }
 
     /// The clock this service reads.
@@ -277,9 +295,17 @@ impl TokenService {
     /// Structure, header, algorithm pin and signature only; the payload as a JSON object.
     /// Used by `tessera decode` to show a token whose claims fail validation.
     pub fn decode_signed(&self, raw: &str) -> Result<Claims> {
+        let (_, payload) = self.verify_jws(raw)?;
+        parse_object(&payload)
+    }
+
+    /// Verifies a compact JWS (any payload): three canonical base64url segments, a JSON
+    /// object header without `crit`, a key chosen by `kid` (or the default key) whose
+    /// pinned algorithm is the header's `alg`, and a good signature. Returns the header
+    /// and the raw payload. `jku`, `x5u` and embedded `jwk` headers are never followed.
+    pub fn verify_jws(&self, raw: &str) -> Result<(Claims, Vec<u8>)> {
         let (header, payload, signature) = split_compact(raw)?;
-        let header_json = b64_decode(header)?;
-        let header_map = parse_object(&header_json)?;
+        let header_map = parse_object(&b64_decode(header)?)?;
         let Some(Value::String(alg)) = header_map.get("alg") else {
             return Err(Error::InvalidToken);
         };
@@ -287,16 +313,37 @@ impl TokenService {
         if header_map.contains_key("crit") {
             return Err(Error::InvalidToken);
         }
-        let signing_input_len = header.len() + 1 + payload.len();
-        let signing_input = raw.get(..signing_input_len).ok_or(Error::InvalidToken)?;
-        if !self
+        let kid = match header_map.get("kid") {
+            None => None,
+            Some(Value::String(k)) => Some(k.as_str()),
+            Some(_) => return Err(Error::InvalidToken),
+        };
+        let key = self
             .inner
             .keys
-            .verify_with(alg, signing_input.as_bytes(), signature)
-        {
+            .select(alg, kid, self.inner.remote.as_deref())
+            .ok_or(Error::InvalidToken)?;
+        let signing_input_len = header.len() + 1 + payload.len();
+        let signing_input = raw.get(..signing_input_len).ok_or(Error::InvalidToken)?;
+        // Decode the signature strictly too (no padding, no stray bits) before verifying.
+        b64_decode(signature)?;
+        if !key.verify(signing_input.as_bytes(), signature) {
             return Err(Error::InvalidToken);
         }
-        parse_object(&b64_decode(payload)?)
+        Ok((header_map, b64_decode(payload)?))
+    }
+
+    /// The `kid` of a token's header without verifying anything (to decide whether a
+    /// remote key set must be fetched first). `None` for no kid or a malformed token.
+    pub fn peek_kid(raw: &str) -> Option<String> {
+        let header = raw.split('.').next()?;
+        let map = parse_object(&b64_decode(header).ok()?).ok()?;
+        map.get("kid")?.as_str().map(str::to_owned)
+    }
+
+    /// True when this service's own key set has a key with this id.
+    pub fn has_local_kid(&self, kid: &str) -> bool {
+        self.inner.keys.keys().iter().any(|k| k.kid() == Some(kid))
     }
 
     fn validate_registered(&self, c: &Claims) -> Result<()> {
@@ -420,7 +467,9 @@ fn split_compact(raw: &str) -> Result<(&str, &str, &str)> {
     else {
         return Err(Error::InvalidToken);
     };
-    if h.is_empty() || p.is_empty() || s.is_empty() {
+    // An empty payload is a valid JWS (it fails later as claims); an empty header or
+    // signature never is.
+    if h.is_empty() || s.is_empty() {
         return Err(Error::InvalidToken);
     }
     Ok((h, p, s))
