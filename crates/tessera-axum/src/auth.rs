@@ -27,7 +27,7 @@ use axum::extract::FromRef;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use tessera_core::password::revoke_digest;
-use tessera_core::{Claims, TokenKind, TokenUser, User};
+use tessera_core::{Claims, TokenKind, TokenService, TokenUser, User};
 
 use crate::error::{ApiError, Rejection, TokenMessage};
 use crate::state::Tessera;
@@ -110,6 +110,7 @@ impl Tessera {
     /// blacklistable kinds in Simple JWT's order (after the signature, before the type).
     pub async fn validate_token(&self, raw: &str, kind: TokenKind) -> Result<Claims, ApiError> {
         let tokens = self.tokens();
+        self.prepare_remote_key(raw).await;
         let claims = tokens.decode(raw)?;
         if kind.is_blacklistable()
             && let Some(jti) = tokens.jti(&claims)
@@ -128,6 +129,17 @@ impl Tessera {
             return Err(tessera_core::Error::Blacklisted.into());
         }
         Ok(claims)
+    }
+
+    /// With `JWK_URL`: fetches the remote key set first when the token names a `kid` that
+    /// is not local and not cached (rate-limited inside [`crate::jwks::RemoteJwks`]).
+    pub async fn prepare_remote_key(&self, raw: &str) {
+        if let Some(remote) = self.remote_jwks()
+            && let Some(kid) = TokenService::peek_kid(raw)
+            && !self.tokens().has_local_kid(&kid)
+        {
+            remote.ensure(&kid).await;
+        }
     }
 
     /// Tries each of `AUTH_TOKEN_CLASSES` in order; the first that validates wins.

@@ -30,6 +30,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod jwks;
 pub mod revocation;
 pub mod routes;
 pub mod state;

@@ -29,7 +29,7 @@ fn token_response(body: Value) -> Response {
 
 /// The token routes, each at its path with and without the trailing slash:
 /// `/api/token/`, `refresh/`, `verify/`, `blacklist/`, `blacklist/all/`, `sliding/`,
-/// `sliding/refresh/`, `valid/`.
+/// `sliding/refresh/`, `valid/`, `jwks/`; and `/.well-known/jwks.json`.
 pub fn token_router<S>() -> Router<S>
 where
     Tessera: FromRef<S>,
@@ -64,7 +64,16 @@ where
     for (path, mr) in routes {
         router = with_and_without_slash(router, path, mr);
     }
-    router
+    let jwks = || {
+        axum::routing::get(crate::jwks::serve_jwks)
+            .options(|| async { options_metadata("JWKS", &["GET", "HEAD", "OPTIONS"]) })
+            .fallback(|method: axum::http::Method| async move {
+                ApiError::MethodNotAllowed(method.to_string(), "GET, HEAD, OPTIONS")
+            })
+            .layer(allow_header("GET, HEAD, OPTIONS"))
+    };
+    router = with_and_without_slash(router, "/api/token/jwks/", jwks());
+    router.route("/.well-known/jwks.json", jwks())
 }
 
 /// Registers `mr` at `path` and at `path` without its trailing slash.

@@ -11,6 +11,7 @@ use tessera_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, Rejection};
+use crate::jwks::RemoteJwks;
 use crate::revocation::Revocations;
 
 /// Tessera's state: settings, token service, store and password hasher. Cheap to clone.
@@ -32,6 +33,7 @@ struct Inner {
     header_name: HeaderName,
     challenge: HeaderValue,
     revocations: Revocations,
+    remote: Option<Arc<RemoteJwks>>,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -52,6 +54,7 @@ pub struct TesseraBuilder {
     random: Arc<dyn Random>,
     hooks: Vec<Arc<dyn ClaimsHook>>,
     hash_concurrency: usize,
+    remote: Option<Arc<RemoteJwks>>,
 }
 
 impl Tessera {
@@ -65,6 +68,7 @@ impl Tessera {
             random: Arc::new(OsRandom),
             hooks: Vec::new(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            remote: None,
         }
     }
 
@@ -103,6 +107,11 @@ impl Tessera {
             challenge: self.inner.challenge.clone(),
         }
     }
+    /// The remote key set (`JWK_URL`), if configured.
+    pub fn remote_jwks(&self) -> Option<&Arc<RemoteJwks>> {
+        self.inner.remote.as_ref()
+    }
+
     /// The in-memory set of revoked families (`ACCESS_TOKEN_REVOCATION`).
     pub fn revocations(&self) -> &Revocations {
         &self.inner.revocations
@@ -244,6 +253,13 @@ impl TesseraBuilder {
         self.hooks.push(hook);
         self
     }
+    /// Also verifies tokens signed by the keys of a remote JWKS (`JWK_URL`), for `kid`s
+    /// the local key set does not have.
+    pub fn remote_jwks(mut self, remote: Arc<RemoteJwks>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
     /// How many password hashes may run at once (default: the number of cores).
     pub fn hash_concurrency(mut self, n: usize) -> Self {
         self.hash_concurrency = n.max(1);
@@ -260,7 +276,17 @@ impl TesseraBuilder {
         let scheme = s.auth_header_types.first().map_or("Bearer", String::as_str);
         let challenge = HeaderValue::from_str(&format!("{scheme} realm=\"api\""))
             .map_err(|_| tessera_core::Error::config("AUTH_HEADER_TYPES", "not a valid scheme"))?;
-        let tokens = TokenService::new(&s, self.keys, self.clock, self.random.clone());
+        let remote = self.remote;
+        let tokens = match &remote {
+            Some(r) => TokenService::with_remote_keys(
+                &s,
+                self.keys,
+                self.clock,
+                self.random.clone(),
+                r.clone(),
+            ),
+            None => TokenService::new(&s, self.keys, self.clock, self.random.clone()),
+        };
         let hasher = PasswordHasher::new(&s, self.random);
         let mut hooks: Vec<Arc<dyn ClaimsHook>> = Vec::new();
         if !s.user_claim_fields.is_empty() {
@@ -278,6 +304,7 @@ impl TesseraBuilder {
                 header_name,
                 challenge,
                 revocations: Revocations::default(),
+                remote,
             }),
         })
     }

@@ -87,10 +87,37 @@ pub enum Command {
     },
     /// Validate the configuration and print a summary (never secrets).
     Check,
+    /// Manage the signing key set in the data directory (rotation without logouts).
+    Keys {
+        /// What to do with the keys.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Create the reference deployment's demo users (alice/alice-pass, bob, carol, dave,
     /// and an inactive user) and product reviews. Idempotent. For trying Tessera out and
     /// for benchmarks; never run it on a production database.
     SeedDemo,
+}
+
+/// `tessera keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Generate a key. The first key is active at once; later keys are verify-only and
+    /// published (JWKS) until `rotate` promotes them.
+    Generate {
+        /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+    },
+    /// List the keys: kid, algorithm, status, age.
+    List,
+    /// Make the newest verify-only key the signing key; the old one keeps verifying.
+    Rotate,
+    /// Remove a verify-only key (after the refresh lifetime has passed since rotation).
+    Retire {
+        /// The key id.
+        kid: String,
+    },
 }
 
 /// Who to create.
@@ -113,8 +140,11 @@ pub struct UserArgs {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
     let data_dir = cli.data_dir.as_path();
+    if let Command::Keys { action } = cli.command {
+        return keys_command(data_dir, action);
+    }
+    let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { bind } => crate::serve::serve(config, data_dir, &bind).await,
         Command::Migrate => {
@@ -185,12 +215,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Decode { token } => decode(&config, data_dir, &token),
+        Command::Keys { action } => keys_command(data_dir, action),
         Command::SeedDemo => {
             crate::demo::seed(&config, &ready_store(&config, data_dir).await?).await
         }
         Command::Check => {
             let s = &config.settings;
             let keys = load_keys(s, data_dir, false);
+            // A configured key that cannot be used is a configuration error, found now
+            // rather than at the first request.
+            if !s.signing_key.is_empty()
+                || crate::keyfile::key_dir(data_dir).join("keys.json").exists()
+            {
+                keys.as_ref().map_err(|e| Error::Config(e.to_string()))?;
+            }
             println!("Configuration OK");
             match &config.file {
                 Some(f) => println!("  file:               {}", f.display()),
@@ -200,7 +238,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 "  database:           {}",
                 redact_url(&database_url(&config, data_dir))
             );
-            println!("  algorithm:          {}", s.algorithm.name());
+            match &keys {
+                Ok(k) => println!(
+                    "  signing algorithm:  {} ({} key(s), {} published in the JWKS)",
+                    k.algorithm().name(),
+                    k.keys().len(),
+                    k.keys().iter().filter(|k| k.public_jwk().is_some()).count()
+                ),
+                Err(_) => println!("  algorithm:          {}", s.algorithm.name()),
+            }
             println!(
                 "  signing key:        {}",
                 match (&keys, s.signing_key.is_empty()) {
@@ -219,6 +265,62 @@ pub async fn run(cli: Cli) -> Result<()> {
                 "  CORS origins:       {:?}",
                 config.server.cors_allowed_origins
             );
+            Ok(())
+        }
+    }
+}
+
+fn keys_command(data_dir: &Path, action: KeysAction) -> Result<()> {
+    use crate::keyfile;
+    match action {
+        KeysAction::Generate { alg } => {
+            let alg = tessera_core::Algorithm::from_name(&alg)
+                .ok_or_else(|| Error::Usage(format!("unknown algorithm {alg:?}")))?;
+            let e = keyfile::generate(data_dir, alg, true)?;
+            println!("Generated {} key {} ({})", e.alg, e.kid, e.status);
+            if e.status == "verify" {
+                println!(
+                    "It is published in the JWKS now; run `tessera keys rotate` to sign with it                      once verifiers have fetched it."
+                );
+            }
+            Ok(())
+        }
+        KeysAction::List => {
+            let m = keyfile::read_manifest(&keyfile::key_dir(data_dir))?;
+            if m.keys.is_empty() {
+                println!(
+                    "No key set in {} (see `tessera keys generate`).",
+                    keyfile::key_dir(data_dir).display()
+                );
+            }
+            let now = SystemClock.now_secs();
+            for k in &m.keys {
+                println!(
+                    "{:<28} {:<6} {:<7} {:>6} days{}",
+                    k.kid,
+                    k.alg,
+                    k.status,
+                    (now - k.created_at) / 86_400,
+                    if k.accepts_tokens_without_kid {
+                        "  (also tokens without kid)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(())
+        }
+        KeysAction::Rotate => {
+            let (old, new) = keyfile::rotate(data_dir)?;
+            println!(
+                "Now signing with {new}; {} keeps verifying until you retire it                  (after REFRESH_TOKEN_LIFETIME). Restart the servers to apply.",
+                old.as_deref().unwrap_or("the previous key")
+            );
+            Ok(())
+        }
+        KeysAction::Retire { kid } => {
+            keyfile::retire(data_dir, &kid)?;
+            println!("Retired {kid}. Restart the servers to apply.");
             Ok(())
         }
     }

@@ -9,6 +9,26 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::keyfile::load_keys;
 
+/// The state builder for `config`: settings, keys, store, and the remote key set of
+/// `JWK_URL` when one is configured.
+pub fn tessera_builder(
+    config: &Config,
+    keys: tessera_core::KeySet,
+    store: std::sync::Arc<dyn tessera_store::Store>,
+) -> Result<tessera_axum::TesseraBuilder> {
+    let mut builder = Tessera::builder(config.settings.clone(), keys, store);
+    if let Some(url) = &config.settings.jwk_url {
+        let remote = tessera_axum::jwks::RemoteJwks::new(
+            url,
+            Some(config.settings.algorithm),
+            tessera_axum::jwks::FETCH_TIMEOUT,
+        )
+        .map_err(|e| Error::Config(format!("JWK_URL: {e}")))?;
+        builder = builder.remote_jwks(std::sync::Arc::new(remote));
+    }
+    Ok(builder)
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     let store = open_store(&config, data_dir).await?;
@@ -16,7 +36,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
         tracing::info!(migration = name, "applied migration");
     }
     let keys = load_keys(&config.settings, data_dir, true)?;
-    let tessera = Tessera::builder(config.settings.clone(), keys, store).build()?;
+    let tessera = tessera_builder(&config, keys, store)?.build()?;
     let _revocation_sync = if config.settings.access_token_revocation {
         Some(
             tessera

@@ -2,4 +2,5 @@
 //! code paths tokens take.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod interop;
 mod wycheproof;

@@ -52,7 +52,9 @@ impl Tally {
             ("valid", true) => self.accepted_valid += 1,
             ("invalid", false) => self.refused_invalid += 1,
             ("acceptable", _) => {}
-            _ => self.failures.push(format!("{id}: expected {expected}, accepted={accepted}")),
+            _ => self
+                .failures
+                .push(format!("{id}: expected {expected}, accepted={accepted}")),
         }
     }
     fn finish(self, what: &str) {
@@ -62,13 +64,25 @@ impl Tally {
             self.refused_invalid,
             self.skipped.len()
         );
-        assert!(self.failures.is_empty(), "{what}:\n{}", self.failures.join("\n"));
-        assert!(self.accepted_valid + self.refused_invalid > 0, "{what}: nothing ran");
+        assert!(
+            self.failures.is_empty(),
+            "{what}:\n{}",
+            self.failures.join("\n")
+        );
+        assert!(
+            self.accepted_valid + self.refused_invalid > 0,
+            "{what}: nothing ran"
+        );
     }
 }
 
 fn service(keys: KeySet) -> TokenService {
-    TokenService::new(&Settings::default(), keys, Arc::new(ManualClock::at_secs(0)), Arc::new(OsRandom))
+    TokenService::new(
+        &Settings::default(),
+        keys,
+        Arc::new(ManualClock::at_secs(0)),
+        Arc::new(OsRandom),
+    )
 }
 
 /// A key set from a group's JWK or JWK Set, or why it cannot be built.
@@ -102,7 +116,9 @@ fn pinning_conflict(jwk: &Value, jws: &str) -> Option<String> {
     let key_alg = jwk.get("alg")?.as_str()?;
     let header = jws.split('.').next()?;
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
     let h: Value = serde_json::from_slice(&bytes).ok()?;
     let token_alg = h.get("alg")?.as_str()?;
     (key_alg != token_alg && Algorithm::from_name(token_alg).is_some())
@@ -119,16 +135,24 @@ fn run_jws_file(name: &str) {
         let jwk = group.get("public").unwrap_or(&group["private"]);
         let keys = key_set(jwk);
         for t in group["tests"].as_array().unwrap() {
-            let id = format!("{name} tc{} ({})", t["tcId"], t["comment"].as_str().unwrap_or(""));
+            let id = format!(
+                "{name} tc{} ({})",
+                t["tcId"],
+                t["comment"].as_str().unwrap_or("")
+            );
             let expected = t["result"].as_str().unwrap();
-            if name == "json_web_signature_test.json" && JWS_ERRATA.contains(&t["tcId"].as_u64().unwrap()) {
+            if name == "json_web_signature_test.json"
+                && JWS_ERRATA.contains(&t["tcId"].as_u64().unwrap())
+            {
                 tally.skipped.push(format!("{id}: known erratum"));
                 continue;
             }
             if expected == "valid"
                 && let Some(alg) = unsupported_alg(jwk)
             {
-                tally.skipped.push(format!("{id}: {alg} is not implemented"));
+                tally
+                    .skipped
+                    .push(format!("{id}: {alg} is not implemented"));
                 continue;
             }
             if expected == "valid"
@@ -138,7 +162,9 @@ fn run_jws_file(name: &str) {
                 continue;
             }
             let accepted = match &keys {
-                Ok(k) => service(k.clone()).verify_jws(t["jws"].as_str().unwrap()).is_ok(),
+                Ok(k) => service(k.clone())
+                    .verify_jws(t["jws"].as_str().unwrap())
+                    .is_ok(),
                 Err(_) => false,
             };
             tally.record(id, expected, accepted);
@@ -177,7 +203,9 @@ fn public_jwk(group: &Value) -> Value {
             "x": fixed(pk["wx"].as_str().unwrap(), 32),
             "y": fixed(pk["wy"].as_str().unwrap(), 32),
         }),
-        _ => serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&hex(pk["pk"].as_str().unwrap()))}),
+        _ => {
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&hex(pk["pk"].as_str().unwrap()))})
+        }
     }
 }
 
@@ -187,9 +215,16 @@ fn run_signature_file(name: &str, alg: Algorithm) {
     for group in doc["testGroups"].as_array().unwrap() {
         let key = Key::from_jwk_value(&public_jwk(group), Some(alg));
         for t in group["tests"].as_array().unwrap() {
-            let id = format!("{name} tc{} ({})", t["tcId"], t["comment"].as_str().unwrap_or(""));
+            let id = format!(
+                "{name} tc{} ({})",
+                t["tcId"],
+                t["comment"].as_str().unwrap_or("")
+            );
             let accepted = match &key {
-                Ok(k) => k.verify(&hex(t["msg"].as_str().unwrap()), &b64(&hex(t["sig"].as_str().unwrap()))),
+                Ok(k) => k.verify(
+                    &hex(t["msg"].as_str().unwrap()),
+                    &b64(&hex(t["sig"].as_str().unwrap())),
+                ),
                 Err(_) => false,
             };
             tally.record(id, t["result"].as_str().unwrap(), accepted);
@@ -210,22 +245,34 @@ fn ed25519() {
 
 #[test]
 fn hmac_sha256() {
-    let Some(doc) = load("hmac_sha256_test.json") else { return };
+    let Some(doc) = load("hmac_sha256_test.json") else {
+        return;
+    };
     let mut tally = Tally::default();
     for group in doc["testGroups"].as_array().unwrap() {
-        let (key_bits, tag_bits) = (group["keySize"].as_u64().unwrap(), group["tagSize"].as_u64().unwrap());
+        let (key_bits, tag_bits) = (
+            group["keySize"].as_u64().unwrap(),
+            group["tagSize"].as_u64().unwrap(),
+        );
         for t in group["tests"].as_array().unwrap() {
             let id = format!("hmac tc{}", t["tcId"]);
             if tag_bits != 256 {
-                tally.skipped.push(format!("{id}: truncated tags are not JWS"));
+                tally
+                    .skipped
+                    .push(format!("{id}: truncated tags are not JWS"));
                 continue;
             }
             let key = hex(t["key"].as_str().unwrap());
             let accepted = match Key::hmac(Algorithm::HS256, &key, None) {
-                Ok(k) => k.verify(&hex(t["msg"].as_str().unwrap()), &b64(&hex(t["tag"].as_str().unwrap()))),
+                Ok(k) => k.verify(
+                    &hex(t["msg"].as_str().unwrap()),
+                    &b64(&hex(t["tag"].as_str().unwrap())),
+                ),
                 Err(_) => {
                     assert!(key_bits < 256, "{id}: a 32-byte key was refused");
-                    tally.skipped.push(format!("{id}: keys under 32 bytes are refused by policy"));
+                    tally
+                        .skipped
+                        .push(format!("{id}: keys under 32 bytes are refused by policy"));
                     continue;
                 }
             };

@@ -8,6 +8,7 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod keys;
 mod multi_instance;
 mod obtain;
 mod outage;

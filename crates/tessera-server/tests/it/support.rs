@@ -129,8 +129,13 @@ impl TestServer {
         let store = tessera_store::open_with(&url, limits).await.unwrap();
         store.migrate().await.unwrap();
         let clock = ManualClock::now();
-        let keys = KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap();
-        let tessera = Tessera::builder(config.settings.clone(), keys, store)
+        let keys = if config.settings.signing_key.expose() == KEY {
+            KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap()
+        } else {
+            tessera_server::keyfile::load_keys(&config.settings, dir.path(), true).unwrap()
+        };
+        let tessera = tessera_server::serve::tessera_builder(&config, keys, store)
+            .unwrap()
             .clock(Arc::new(clock.clone()))
             .build()
             .unwrap();
