@@ -11,31 +11,77 @@ use axum::http::header;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-
-/// Largest body read, in bytes. Token requests are a few hundred bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::state::Tessera;
+use axum::extract::FromRef;
 
 /// The parsed body: field name → JSON value (form fields become strings).
 #[derive(Debug, Clone, Default)]
 pub struct Fields(pub Map<String, Value>);
 
-impl<S: Send + Sync> FromRequest<S> for Fields {
+impl<S> FromRequest<S> for Fields
+where
+    Tessera: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let t = Tessera::from_ref(state);
+        let (limit, depth) = (t.settings().max_body_bytes, t.settings().max_json_depth);
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let bytes = read_body(req.into_body()).await?;
+        // A declared length over the limit is refused before a byte is read.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let bytes = read_body(req.into_body(), limit).await?;
+        if json_depth(&bytes) > depth {
+            return Err(ApiError::JsonParse(format!(
+                "nesting deeper than {depth} levels"
+            )));
+        }
         parse(content_type.as_deref(), &bytes).map(Fields)
     }
 }
 
-async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)
+}
+
+/// The deepest nesting of `[`/`{` outside strings: checked before parsing so that a
+/// body of ten thousand brackets costs a scan, not a recursion.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Parses `bytes` by content type, as DRF's default parsers would.
@@ -256,6 +302,13 @@ mod tests {
                 "missing": ["This field is required."],
             })
         );
+    }
+
+    #[test]
+    fn depth_ignores_brackets_in_strings() {
+        assert_eq!(json_depth(br#"{"a":[1,{"b":"[[[[{{"}]}"#), 3);
+        assert_eq!(json_depth(br#"{"a":"\"[["}"#), 1);
+        assert_eq!(json_depth(&[b'['; 10_000]), 10_000);
     }
 
     #[test]

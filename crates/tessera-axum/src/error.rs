@@ -71,6 +71,15 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("Request body is too large.")]
     PayloadTooLarge,
+    /// Too many failed logins for this username or address; retry after the seconds.
+    #[error("Request was throttled. Expected available in {0} seconds.")]
+    Throttled(i64),
+    /// Every password-hashing slot stayed busy for the queue timeout.
+    #[error("Too many logins at once; try again shortly.")]
+    HashingBusy,
+    /// The header block is larger than `MAX_HEADER_BYTES`.
+    #[error("Request header fields too large.")]
+    HeadersTooLarge,
     /// Wrong method; carries the method and the `Allow` value.
     #[error("Method \"{0}\" not allowed.")]
     MethodNotAllowed(String, &'static str),
@@ -108,6 +117,9 @@ impl ApiError {
             Fields(_) | JsonParse(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            HashingBusy => StatusCode::SERVICE_UNAVAILABLE,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             NotFound => StatusCode::NOT_FOUND,
             Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
@@ -145,6 +157,7 @@ impl ApiError {
                 json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"})
             }
             Store(_) | Internal(_) => json!({"detail": "A server error occurred."}),
+            HashingBusy => json!({"detail": detail, "code": "service_unavailable"}),
             _ => json!({"detail": detail}),
         }
     }
@@ -167,6 +180,11 @@ impl ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::Throttled(secs) = &self
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
         }
         resp
     }

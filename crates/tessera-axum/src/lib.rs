@@ -29,6 +29,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod client_ip;
 pub mod error;
 pub mod jwks;
 pub mod revocation;

@@ -13,6 +13,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::{Authenticated, SESSION_CLAIM};
 use crate::body::{Fields, Validator};
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, Rejection};
 use crate::state::Tessera;
 
@@ -183,16 +184,40 @@ impl Tessera {
         claims
     }
 
-    /// Username + password → the user, or the one 401 for every failure.
-    async fn login(&self, fields: &Fields) -> Result<User, ApiError> {
+    /// Username + password → the user, or the one 401 for every failure. Throttled per
+    /// username and per client address (429 with `Retry-After` past the limits); the
+    /// answer is the same whether the user exists.
+    async fn login(&self, fields: &Fields, client: ClientIp) -> Result<User, ApiError> {
         let mut v = Validator::new(fields);
         let username = v.string("username");
         let password = v.string("password");
+        if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
+            v.error(
+                "password",
+                format!(
+                    "Ensure this field has no more than {} characters.",
+                    tessera_core::password::MAX_PASSWORD_LEN
+                ),
+            );
+        }
         v.finish()?;
-        let user = self
-            .authenticate(&username, &password)
-            .await?
-            .ok_or(ApiError::NoActiveAccount)?;
+        let keys = self.throttle_keys(&username, client);
+        self.check_throttle(&keys).await?;
+        let Some(user) = self.authenticate(&username, &password).await? else {
+            let s = self.settings();
+            if !keys.is_empty() {
+                let window = s.login_throttle_window.saturating_mul(1_000_000);
+                self.store()
+                    .record_login_failure(&keys, self.clock().now_micros(), window)
+                    .await?;
+            }
+            return Err(ApiError::NoActiveAccount);
+        };
+        if self.settings().login_failures_per_user > 0 {
+            self.store()
+                .clear_login_failures(&user_key(&username))
+                .await?;
+        }
         if self.settings().update_last_login {
             self.store()
                 .set_last_login(user.id, self.clock().now_micros())
@@ -216,6 +241,46 @@ impl Tessera {
             return Err(e.into());
         }
         Ok(claims)
+    }
+
+    /// The throttling counters a login attempt counts against.
+    fn throttle_keys(&self, username: &str, client: ClientIp) -> Vec<String> {
+        let s = self.settings();
+        let mut keys = Vec::new();
+        if s.login_failures_per_user > 0 {
+            keys.push(user_key(username));
+        }
+        if s.login_failures_per_ip > 0
+            && let Some(ip) = client.0
+        {
+            keys.push(format!("ip:{ip}"));
+        }
+        keys
+    }
+
+    /// 429 when any of `keys` is past its limit in the current window.
+    async fn check_throttle(&self, keys: &[String]) -> Result<(), ApiError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let s = self.settings();
+        let now = self.clock().now_micros();
+        let window = s.login_throttle_window.saturating_mul(1_000_000);
+        let mut retry_at = None;
+        for (key, failures, window_end) in self.store().login_failures(keys, now, window).await? {
+            let limit = if key.starts_with("ip:") {
+                s.login_failures_per_ip
+            } else {
+                s.login_failures_per_user
+            };
+            if failures >= limit {
+                retry_at = Some(retry_at.map_or(window_end, |r: i64| r.max(window_end)));
+            }
+        }
+        match retry_at {
+            Some(end) => Err(ApiError::Throttled(((end - now) + 999_999) / 1_000_000)),
+            None => Ok(()),
+        }
     }
 
     /// The user a refresh token names, with Simple JWT's refresh-time checks.
@@ -262,13 +327,23 @@ macro_rules! handler {
     };
 }
 
-handler!(obtain_pair => obtain_pair_inner(fields: Fields));
-handler!(obtain_sliding => obtain_sliding_inner(fields: Fields));
+handler!(obtain_pair => obtain_pair_inner(client: ClientIp, fields: Fields));
+handler!(obtain_sliding => obtain_sliding_inner(client: ClientIp, fields: Fields));
 handler!(refresh => refresh_inner(fields: Fields));
 handler!(verify => verify_inner(fields: Fields));
 handler!(blacklist => blacklist_inner(fields: Fields));
 handler!(refresh_sliding => refresh_sliding_inner(fields: Fields));
 handler!(pair_check => pair_check_inner(headers: HeaderMap, fields: Fields));
+
+/// The throttling key of a username (long names are hashed to fit the column).
+fn user_key(username: &str) -> String {
+    if username.len() <= 150 {
+        format!("u:{username}")
+    } else {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, username.as_bytes());
+        format!("u#{}", tessera_core::clock::hex(digest.as_ref()))
+    }
+}
 
 /// Python truthiness of a claim value (Simple JWT skips the user check for `""`, `0`).
 fn is_truthy(v: &Value) -> bool {
@@ -283,8 +358,8 @@ fn is_truthy(v: &Value) -> bool {
 }
 
 /// `POST /api/token/`: `{username, password}` → `{refresh, access}`.
-async fn obtain_pair_inner(t: &Tessera, fields: Fields) -> ApiResult {
-    let user = t.login(&fields).await?;
+async fn obtain_pair_inner(t: &Tessera, client: ClientIp, fields: Fields) -> ApiResult {
+    let user = t.login(&fields, client).await?;
     let family = t.new_family();
     let refresh = t.claims_for(&user, TokenKind::Refresh, &family);
     let access = t.tokens().access_from_refresh(&refresh);
@@ -299,8 +374,8 @@ async fn obtain_pair_inner(t: &Tessera, fields: Fields) -> ApiResult {
 }
 
 /// `POST /api/token/sliding/`: `{username, password}` → `{token}`.
-async fn obtain_sliding_inner(t: &Tessera, fields: Fields) -> ApiResult {
-    let user = t.login(&fields).await?;
+async fn obtain_sliding_inner(t: &Tessera, client: ClientIp, fields: Fields) -> ApiResult {
+    let user = t.login(&fields, client).await?;
     let family = t.new_family();
     let claims = t.claims_for(&user, TokenKind::Sliding, &family);
     let raw = t.encode(&claims)?;

@@ -156,12 +156,14 @@ impl Tessera {
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self
-            .inner
-            .hash_slots
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal("hash pool closed".into()))?;
+        let wait = std::time::Duration::from_secs(
+            u64::try_from(self.settings().password_hash_queue_timeout).unwrap_or(2),
+        );
+        let _permit = match tokio::time::timeout(wait, self.inner.hash_slots.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(ApiError::Internal("hash pool closed".into())),
+            Err(_) => return Err(ApiError::HashingBusy),
+        };
         let hasher = self.inner.hasher.clone();
         tokio::task::spawn_blocking(move || f(&hasher))
             .await
@@ -277,6 +279,10 @@ impl TesseraBuilder {
         let challenge = HeaderValue::from_str(&format!("{scheme} realm=\"api\""))
             .map_err(|_| tessera_core::Error::config("AUTH_HEADER_TYPES", "not a valid scheme"))?;
         let remote = self.remote;
+        let hash_concurrency = match s.password_hash_concurrency {
+            0 => self.hash_concurrency,
+            n => n,
+        };
         let tokens = match &remote {
             Some(r) => TokenService::with_remote_keys(
                 &s,
@@ -299,7 +305,7 @@ impl TesseraBuilder {
                 tokens,
                 store: self.store,
                 hasher,
-                hash_slots: Semaphore::new(self.hash_concurrency),
+                hash_slots: Semaphore::new(hash_concurrency),
                 hooks,
                 header_name,
                 challenge,

@@ -218,6 +218,41 @@ pub struct Settings {
     /// without a database read per request.
     #[serde(rename = "ACCESS_TOKEN_REVOCATION")]
     pub access_token_revocation: bool,
+    /// Tessera: `LOGIN_FAILURES_PER_USER` (10): failed logins for one username within
+    /// `LOGIN_THROTTLE_WINDOW` before further attempts get 429. 0 turns it off.
+    #[serde(rename = "LOGIN_FAILURES_PER_USER")]
+    pub login_failures_per_user: i64,
+    /// Tessera: `LOGIN_FAILURES_PER_IP` (100): the same per client address.
+    #[serde(rename = "LOGIN_FAILURES_PER_IP")]
+    pub login_failures_per_ip: i64,
+    /// Tessera: `LOGIN_THROTTLE_WINDOW` (15 minutes): counters reset after it, so nobody
+    /// can lock an account for good.
+    #[serde(rename = "LOGIN_THROTTLE_WINDOW", deserialize_with = "duration")]
+    pub login_throttle_window: i64,
+    /// Tessera: `TRUSTED_PROXIES` ([]): addresses of reverse proxies whose
+    /// `X-Forwarded-For` is believed. From anyone else it is ignored.
+    #[serde(rename = "TRUSTED_PROXIES", deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Tessera: `PASSWORD_HASH_CONCURRENCY` (0 = the number of cores): hashes at once.
+    #[serde(rename = "PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: usize,
+    /// Tessera: `PASSWORD_HASH_QUEUE_TIMEOUT` (2 s): how long a login waits for a hashing
+    /// slot before it is answered 503 with `Retry-After` (a login storm queues briefly
+    /// instead of piling up memory).
+    #[serde(rename = "PASSWORD_HASH_QUEUE_TIMEOUT", deserialize_with = "duration")]
+    pub password_hash_queue_timeout: i64,
+    /// Tessera: `MAX_BODY_BYTES` (65536): larger request bodies get 413 unread.
+    #[serde(rename = "MAX_BODY_BYTES")]
+    pub max_body_bytes: usize,
+    /// Tessera: `MAX_TOKEN_BYTES` (8192): longer tokens are invalid before any parsing.
+    #[serde(rename = "MAX_TOKEN_BYTES")]
+    pub max_token_bytes: usize,
+    /// Tessera: `MAX_HEADER_BYTES` (16384): a larger header block gets 431.
+    #[serde(rename = "MAX_HEADER_BYTES")]
+    pub max_header_bytes: usize,
+    /// Tessera: `MAX_JSON_DEPTH` (32): deeper nesting in a request body gets 400.
+    #[serde(rename = "MAX_JSON_DEPTH")]
+    pub max_json_depth: usize,
 }
 
 impl Default for Settings {
@@ -266,6 +301,16 @@ impl Default for Settings {
             refresh_reuse_grace: 0,
             refresh_token_absolute_lifetime: None,
             access_token_revocation: false,
+            login_failures_per_user: 10,
+            login_failures_per_ip: 100,
+            login_throttle_window: 15 * 60,
+            trusted_proxies: Vec::new(),
+            password_hash_concurrency: 0,
+            password_hash_queue_timeout: 2,
+            max_body_bytes: 64 * 1024,
+            max_token_bytes: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_json_depth: 32,
         }
     }
 }
@@ -316,6 +361,16 @@ pub const SETTING_NAMES: &[&str] = &[
     "REFRESH_REUSE_GRACE",
     "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
     "ACCESS_TOKEN_REVOCATION",
+    "LOGIN_FAILURES_PER_USER",
+    "LOGIN_FAILURES_PER_IP",
+    "LOGIN_THROTTLE_WINDOW",
+    "TRUSTED_PROXIES",
+    "PASSWORD_HASH_CONCURRENCY",
+    "PASSWORD_HASH_QUEUE_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "MAX_TOKEN_BYTES",
+    "MAX_HEADER_BYTES",
+    "MAX_JSON_DEPTH",
 ];
 
 /// User fields that `USER_CLAIM_FIELDS` may name.
@@ -411,6 +466,48 @@ impl Settings {
                 "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
                 "must be a positive duration (or unset)",
             ));
+        }
+        for (key, v, lo, hi) in [
+            ("MAX_BODY_BYTES", self.max_body_bytes, 1024, 16 << 20),
+            ("MAX_TOKEN_BYTES", self.max_token_bytes, 512, 1 << 20),
+            ("MAX_HEADER_BYTES", self.max_header_bytes, 4096, 1 << 20),
+            ("MAX_JSON_DEPTH", self.max_json_depth, 2, 128),
+            (
+                "PASSWORD_HASH_CONCURRENCY",
+                self.password_hash_concurrency,
+                0,
+                1024,
+            ),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(Error::config(key, format!("must be between {lo} and {hi}")));
+            }
+        }
+        if self.login_failures_per_user < 0 || self.login_failures_per_ip < 0 {
+            return Err(Error::config(
+                "LOGIN_FAILURES_PER_USER",
+                "must not be negative",
+            ));
+        }
+        if self.login_throttle_window < 1 {
+            return Err(Error::config(
+                "LOGIN_THROTTLE_WINDOW",
+                "must be at least one second",
+            ));
+        }
+        if !(1..=60).contains(&self.password_hash_queue_timeout) {
+            return Err(Error::config(
+                "PASSWORD_HASH_QUEUE_TIMEOUT",
+                "must be 1 to 60 seconds",
+            ));
+        }
+        for p in &self.trusted_proxies {
+            if p.parse::<std::net::IpAddr>().is_err() {
+                return Err(Error::config(
+                    "TRUSTED_PROXIES",
+                    format!("{p:?} is not an IP address"),
+                ));
+            }
         }
         if self.leeway > 86_400 {
             return Err(Error::config("LEEWAY", "must be at most one day"));

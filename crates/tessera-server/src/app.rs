@@ -26,9 +26,25 @@ pub fn build(tessera: Tessera, server: &ServerConfig) -> Router {
     router = tessera_axum::with_and_without_slash(router, "/api/reviews/", reviews_route());
     router = tessera_axum::with_and_without_slash(router, "/api/me/password/", password_route());
     let header_name = tessera.header_name().clone();
+    let max_header_bytes = tessera.settings().max_header_bytes;
     let mut app = router
         .fallback(|| async { ApiError::NotFound })
         .with_state(tessera)
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                // Checked before any handler parses anything (hyper's own cap is far
+                // larger than an auth API needs).
+                let size: usize = req
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| k.as_str().len() + v.len() + 4)
+                    .sum();
+                if size > max_header_bytes {
+                    return ApiError::HeadersTooLarge.into_response();
+                }
+                next.run(req).await
+            },
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

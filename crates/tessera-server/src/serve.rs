@@ -56,10 +56,13 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
         .map_err(Error::io("reading the bound address"))?;
     tracing::info!("Tessera listening on http://{addr}");
     println!("Tessera listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(Error::io("serving"))?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(Error::io("serving"))?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -287,6 +287,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Row counts of the ledger.
     async fn ledger_counts(&self) -> Result<LedgerCounts>;
 
+    /// Failed-login counters of `keys` in their current window: `(key, failures,
+    /// window end)`. Keys without failures in a live window are left out.
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>>;
+    /// Counts one failed login against each of `keys` (a new window starts when the
+    /// previous one has passed). Atomic per key, across instances.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<()>;
+    /// Forgets the failures of `key` (after a successful login).
+    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+
     /// All reviews, oldest first, with their authors' usernames.
     async fn list_reviews(&self) -> Result<Vec<Review>>;
     /// Creates a review.

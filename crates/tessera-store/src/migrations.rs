@@ -23,6 +23,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0002_token_families",
         sql: include_str!("../migrations/sqlite/0002_token_families.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_login_throttle",
+        sql: include_str!("../migrations/sqlite/0003_login_throttle.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order (same versions and names as SQLite's).
@@ -36,5 +41,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_token_families",
         sql: include_str!("../migrations/postgres/0002_token_families.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_login_throttle",
+        sql: include_str!("../migrations/postgres/0003_login_throttle.sql"),
     },
 ];

@@ -479,6 +479,11 @@ impl Store for SqliteStore {
         .bind(django_datetime(now.saturating_sub(86_400_000_000)))
         .execute(&mut *tx)
         .await?;
+        // Throttling windows long past carry no information any more.
+        sqlx::query("DELETE FROM tessera_login_throttle WHERE window_start < ?1")
+            .bind(now.saturating_sub(86_400_000_000))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(r.rows_affected())
     }
@@ -494,6 +499,56 @@ impl Store for SqliteStore {
             outstanding: row.try_get("o")?,
             blacklisted: row.try_get("b")?,
         })
+    }
+
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        now: i64,
+        window: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        let mut out = Vec::new();
+        for key in keys {
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT failures, window_start FROM tessera_login_throttle WHERE key = ?1",
+            )
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some((failures, start)) = row
+                && now < start.saturating_add(window)
+            {
+                out.push((key.clone(), failures, start.saturating_add(window)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {
+        for key in keys {
+            sqlx::query(
+                "INSERT INTO tessera_login_throttle (key, failures, window_start) VALUES (?1, 1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN tessera_login_throttle.window_start + ?3 <= ?2 THEN 1 \
+                            ELSE tessera_login_throttle.failures + 1 END, \
+                 window_start = CASE WHEN tessera_login_throttle.window_start + ?3 <= ?2 THEN ?2 \
+                            ELSE tessera_login_throttle.window_start END",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(window)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM tessera_login_throttle WHERE key = ?1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn list_reviews(&self) -> Result<Vec<Review>> {

@@ -253,7 +253,7 @@ async fn key_and_blacklist_survive_kill_and_restart() {
 async fn flushexpiredtokens_deletes_expired_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let env = [("TESSERA_REFRESH_TOKEN_LIFETIME", "1")];
+    let env = [("TESSERA_REFRESH_TOKEN_LIFETIME", "3")];
     assert!(
         tessera(
             d,
@@ -282,7 +282,7 @@ async fn flushexpiredtokens_deletes_expired_rows() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    std::thread::sleep(std::time::Duration::from_millis(3100));
     let o = tessera(d, &["flushexpiredtokens"], None, &env);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("Deleted 1 expired token"), "{}", text(&o));

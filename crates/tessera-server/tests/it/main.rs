@@ -8,6 +8,8 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod durability;
+mod hardening;
 mod keys;
 mod multi_instance;
 mod obtain;

@@ -1,0 +1,94 @@
+//! The client's address, for login throttling.
+//!
+//! The TCP peer is the client unless it is one of `TRUSTED_PROXIES`; then the
+//! `X-Forwarded-For` chain is read from the right, skipping trusted proxies, and the
+//! first untrusted address is the client. A client cannot spoof its address by sending
+//! `X-Forwarded-For` itself: from an untrusted peer the header is ignored.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::http::request::Parts;
+
+use crate::state::Tessera;
+
+/// The client address as best known (`None` when the server runs without connection
+/// info, e.g. in `oneshot` tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// Resolves the client address from the peer and the `X-Forwarded-For` values.
+pub fn resolve(peer: Option<IpAddr>, forwarded_for: &[&str], trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let chain: Vec<IpAddr> = forwarded_for
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    chain
+        .iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .copied()
+        .or(Some(peer))
+}
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    Tessera: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let t = Tessera::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let trusted: Vec<IpAddr> = t
+            .settings()
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(ClientIp(resolve(peer, &forwarded, &trusted)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.1");
+        assert_eq!(
+            resolve(Some(ip("1.2.3.4")), &["9.9.9.9"], &[proxy]),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(
+            resolve(Some(proxy), &["9.9.9.9, 5.6.7.8"], &[proxy]),
+            Some(ip("5.6.7.8"))
+        );
+        assert_eq!(
+            resolve(Some(proxy), &["5.6.7.8, 10.0.0.1"], &[proxy]),
+            Some(ip("5.6.7.8"))
+        );
+        assert_eq!(resolve(Some(proxy), &["garbage"], &[proxy]), Some(proxy));
+        assert_eq!(resolve(None, &[], &[]), None);
+    }
+}
