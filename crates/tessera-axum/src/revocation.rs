@@ -70,8 +70,9 @@ impl Tessera {
     }
 
     /// Loads recent revocations from the ledger and follows the store's revocation
-    /// channel until the returned task is aborted. Call once per process when
-    /// `ACCESS_TOKEN_REVOCATION` is on (`tessera serve` does).
+    /// channel until the returned task is aborted. Call once per process (`tessera
+    /// serve` does): it also carries other instances' user changes to a
+    /// [`tessera_store::UserCache`].
     pub async fn start_revocation_sync(&self) -> Result<tokio::task::JoinHandle<()>, ApiError> {
         self.reload_revocations().await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -83,6 +84,8 @@ impl Tessera {
                 tokio::select! {
                     ev = rx.recv() => match ev {
                         Some(RevocationEvent::Revoked(r)) => t.revocations().apply(&[r]),
+                        // User rows are the store's cache's business (it saw the event).
+                        Some(RevocationEvent::UserChanged(_)) => {}
                         Some(RevocationEvent::Resync) => {
                             if let Err(e) = t.reload_revocations().await {
                                 tracing::warn!(error = %e, "could not reload revocations");

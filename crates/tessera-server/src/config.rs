@@ -39,6 +39,32 @@ pub struct ServerConfig {
         deserialize_with = "seconds"
     )]
     pub database_acquire_timeout: u64,
+    /// `USER_CACHE_TTL` (30 s; 0 = no cache): how long a user row read for a protected
+    /// route is reused. Changes made through Tessera (any instance) apply at once; the
+    /// TTL bounds changes made behind its back (SQL by hand, a Django admin).
+    #[serde(
+        rename = "USER_CACHE_TTL",
+        default = "default_user_cache_ttl",
+        deserialize_with = "seconds_or_zero"
+    )]
+    pub user_cache_ttl: u64,
+}
+
+fn default_user_cache_ttl() -> u64 {
+    30
+}
+
+fn seconds_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    use serde::de::Error as _;
+    let v = Value::deserialize(d)?;
+    let secs = match &v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => tessera_core::settings::parse_duration(s),
+        _ => None,
+    };
+    secs.and_then(|s| u64::try_from(s).ok())
+        .filter(|s| *s <= 3600)
+        .ok_or_else(|| D::Error::custom(format!("expected 0 to 1 hour, got {v}")))
 }
 
 fn default_max_connections() -> u32 {
@@ -68,6 +94,7 @@ const SERVER_KEYS: &[&str] = &[
     "CORS_ALLOWED_ORIGINS",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
+    "USER_CACHE_TTL",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.

@@ -29,6 +29,20 @@ pub fn tessera_builder(
     Ok(builder)
 }
 
+/// The store the server uses: `store` behind a user cache (`USER_CACHE_TTL`).
+pub fn with_user_cache(
+    config: &Config,
+    store: std::sync::Arc<dyn tessera_store::Store>,
+) -> std::sync::Arc<dyn tessera_store::Store> {
+    match config.server.user_cache_ttl {
+        0 => store,
+        ttl => std::sync::Arc::new(tessera_store::UserCache::new(
+            store,
+            std::time::Duration::from_secs(ttl),
+        )),
+    }
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     let store = open_store(&config, data_dir).await?;
@@ -36,6 +50,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
         tracing::info!(migration = name, "applied migration");
     }
     let keys = load_keys(&config.settings, data_dir, true)?;
+    let store = with_user_cache(&config, store);
     let tessera = tessera_builder(&config, keys, store)?.build()?;
     let _revocation_sync = if config.settings.access_token_revocation {
         Some(

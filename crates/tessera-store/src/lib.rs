@@ -37,11 +37,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tessera_core::User;
 
+pub mod cache;
 pub mod error;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
 
+pub use cache::UserCache;
 pub use error::{Error, Result};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -130,6 +132,9 @@ pub struct RevokedFamily {
 pub enum RevocationEvent {
     /// A family was revoked.
     Revoked(RevokedFamily),
+    /// A user row changed on another instance (password, active flag, deletion):
+    /// cached copies must go.
+    UserChanged(i64),
     /// The channel was interrupted: events may have been missed, reload from the ledger.
     Resync,
 }

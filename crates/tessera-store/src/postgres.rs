@@ -195,12 +195,37 @@ async fn revoke_family(
 }
 
 /// Parses a notification payload (`"<family id> <revoked_at micros>"`).
-fn parse_payload(payload: &str) -> Option<RevokedFamily> {
-    let (id, at) = payload.split_once(' ')?;
-    Some(RevokedFamily {
-        id: id.to_owned(),
-        revoked_at: at.parse().ok()?,
-    })
+/// Parses a notification payload: `"<family id> <revoked_at micros>"`, or
+/// `"user <id>"` when a user row changed (password, active flag, deletion).
+fn parse_payload(payload: &str) -> Option<RevocationEvent> {
+    let (a, b) = payload.split_once(' ')?;
+    if a == "user" {
+        return Some(RevocationEvent::UserChanged(b.parse().ok()?));
+    }
+    Some(RevocationEvent::Revoked(RevokedFamily {
+        id: a.to_owned(),
+        revoked_at: b.parse().ok()?,
+    }))
+}
+
+/// Runs `stmt` (an UPDATE or DELETE of one user) and announces the change to other
+/// instances' user caches in the same transaction.
+async fn change_user(
+    pool: &PgPool,
+    id: i64,
+    stmt: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let r = stmt.execute(&mut *tx).await?;
+    if r.rows_affected() == 1 {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(REVOCATION_CHANNEL)
+            .bind(format!("user {id}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(r.rows_affected() == 1)
 }
 
 #[async_trait]
@@ -305,12 +330,10 @@ impl Store for PgStore {
     }
 
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_user SET password = $1 WHERE id = $2::int8")
+        let q = sqlx::query("UPDATE auth_user SET password = $1 WHERE id = $2::int8")
             .bind(hash)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+            .bind(id);
+        change_user(&self.pool, id, q).await
     }
 
     async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
@@ -327,20 +350,15 @@ impl Store for PgStore {
     }
 
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_user SET is_active = $1 WHERE id = $2::int8")
+        let q = sqlx::query("UPDATE auth_user SET is_active = $1 WHERE id = $2::int8")
             .bind(active)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+            .bind(id);
+        change_user(&self.pool, id, q).await
     }
 
     async fn delete_user(&self, id: i64) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM auth_user WHERE id = $1::int8")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+        let q = sqlx::query("DELETE FROM auth_user WHERE id = $1::int8").bind(id);
+        change_user(&self.pool, id, q).await
     }
 
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
@@ -498,8 +516,8 @@ impl Store for PgStore {
             loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) => {
-                        if let Some(r) = parse_payload(n.payload())
-                            && tx.send(RevocationEvent::Revoked(r)).is_err()
+                        if let Some(ev) = parse_payload(n.payload())
+                            && tx.send(ev).is_err()
                         {
                             return;
                         }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tessera_core::{Algorithm, Key, KeySet, ManualClock, OsRandom, Settings, TokenKind, TokenService};
+use tessera_core::{
+    Algorithm, Key, KeySet, ManualClock, OsRandom, Settings, TokenKind, TokenService,
+};
 
 fn service(alg: Algorithm) -> TokenService {
     let (key, _) = Key::generate(alg, &OsRandom, Some("p".into())).unwrap();

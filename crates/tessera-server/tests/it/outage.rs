@@ -85,11 +85,16 @@ async fn database_outage_is_a_503_and_recovers() {
         return;
     };
     s.user("alice", "alice-pass").await;
+    s.user("bob", "bob-pass-1").await;
     let (access, refresh) = s.login("alice", "alice-pass").await;
+    let (bob_access, _) = s.login("bob", "bob-pass-1").await;
     assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
 
     proxy.cut();
-    let r = s.get("/api/me/", Some(&access)).await;
+    // A user check served from the user cache needs no database…
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
+    // …one that does gets a clear 503.
+    let r = s.get("/api/me/", Some(&bob_access)).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["code"], "service_unavailable");
     assert_eq!(r.header("retry-after"), Some("1"));
@@ -116,7 +121,7 @@ async fn database_outage_is_a_503_and_recovers() {
     proxy.restore().await;
     let start = Instant::now();
     loop {
-        let st = s.get("/api/me/", Some(&access)).await.status;
+        let st = s.get("/api/me/", Some(&bob_access)).await.status;
         if st == 200 {
             break;
         }

@@ -246,3 +246,37 @@ async fn without_the_option_tokens_keep_simple_jwts_layout() {
     assert!(parts(&access).1.get("sid").is_none());
     assert!(parts(&refresh).1.get("sid").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_changes_on_another_instance_reach_the_user_cache() {
+    let Some(s) = TestServer::start_pg(json!({}), None).await else {
+        return;
+    };
+    let alice = s.user("alice", "alice-pass").await;
+    let (access, _) = s.login("alice", "alice-pass").await;
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200); // now cached
+    // Another instance (its own pool on the same database) deactivates alice.
+    let other = tessera_store::open(s.pg_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    other.set_active(alice.id, false).await.unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let r = s.get("/api/me/", Some(&access)).await;
+        if r.status == 401 {
+            assert_eq!(r.body["code"], "user_inactive");
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "the cache kept a deactivated user"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    other.delete_user(alice.id).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        s.get("/api/me/", Some(&access)).await.body["code"],
+        "user_not_found"
+    );
+}

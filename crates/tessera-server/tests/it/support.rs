@@ -22,6 +22,8 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
     pg_database: Option<String>,
+    /// The PostgreSQL URL, for tests that open a second connection (another instance).
+    pub pg_url: Option<String>,
 }
 
 impl Drop for TestServer {
@@ -102,8 +104,9 @@ impl TestServer {
     ) -> Option<TestServer> {
         let (name, url) = pg_database().await?;
         let url = via.map_or(url.clone(), |f| f(&url));
-        let mut s = Self::start_on(overrides, Some(url)).await;
+        let mut s = Self::start_on(overrides, Some(url.clone())).await;
         s.pg_database = Some(name);
+        s.pg_url = Some(url);
         Some(s)
     }
 
@@ -127,6 +130,7 @@ impl TestServer {
             acquire_timeout: std::time::Duration::from_secs(1),
         };
         let store = tessera_store::open_with(&url, limits).await.unwrap();
+        let store = tessera_server::serve::with_user_cache(&config, store);
         store.migrate().await.unwrap();
         let clock = ManualClock::now();
         let keys = if config.settings.signing_key.expose() == KEY {
@@ -139,10 +143,8 @@ impl TestServer {
             .clock(Arc::new(clock.clone()))
             .build()
             .unwrap();
-        if config.settings.access_token_revocation {
-            let sync = tessera.start_revocation_sync().await.unwrap();
-            drop(sync); // detached: it runs as long as the runtime
-        }
+        let sync = tessera.start_revocation_sync().await.unwrap();
+        drop(sync); // detached: it runs as long as the runtime
         let app = tessera_server::app::build(tessera.clone(), &config.server);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -158,6 +160,7 @@ impl TestServer {
             _dir: dir,
             task,
             pg_database: None,
+            pg_url: None,
         }
     }
 

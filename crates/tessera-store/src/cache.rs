@@ -1,0 +1,224 @@
+//! [`UserCache`]: a store wrapper that keeps user rows in memory, so that the user check
+//! on a protected route costs no database round trip.
+//!
+//! Correctness comes first: every change made through this store (password, active
+//! flag, deletion, revocation) drops the cached row at once; changes made by other
+//! instances arrive as [`RevocationEvent::UserChanged`] over the store's revocation
+//! channel (PostgreSQL NOTIFY) and drop it there; and every entry expires after a short
+//! TTL, which bounds staleness for changes made behind Tessera's back (SQL by hand, a
+//! Django admin on the same tables).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tessera_core::User;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::{
+    Family, LedgerCounts, NewReview, NewUser, OutstandingToken, Result, Review, RevocationEvent,
+    RevokedFamily, RotateOutcome, RotationTimes, Store,
+};
+
+/// Most users held; beyond it the cache is cleared (simple, and a full cache means a
+/// huge active user base where a miss costs one indexed read).
+const MAX_ENTRIES: usize = 100_000;
+
+type Map = HashMap<i64, (Option<User>, Instant)>;
+
+/// A [`Store`] that caches `user_by_id`.
+#[derive(Debug)]
+pub struct UserCache {
+    inner: Arc<dyn Store>,
+    ttl: Duration,
+    users: Arc<RwLock<Map>>,
+}
+
+impl UserCache {
+    /// Wraps `inner`; entries live at most `ttl`.
+    pub fn new(inner: Arc<dyn Store>, ttl: Duration) -> Self {
+        UserCache {
+            inner,
+            ttl,
+            users: Arc::default(),
+        }
+    }
+
+    fn forget(&self, id: i64) {
+        if let Ok(mut m) = self.users.write() {
+            m.remove(&id);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for UserCache {
+    async fn migrate(&self) -> Result<Vec<String>> {
+        self.inner.migrate().await
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        if let Ok(m) = self.users.read()
+            && let Some((user, at)) = m.get(&id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(user.clone());
+        }
+        let user = self.inner.user_by_id(id).await?;
+        if let Ok(mut m) = self.users.write() {
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(id, (user.clone(), Instant::now()));
+        }
+        Ok(user)
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        // Logins read the password hash, which must be current: never cached.
+        self.inner.user_by_username(username).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.inner.list_users().await
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        let u = self.inner.create_user(user).await?;
+        // A cached "no such user" for a reused id must not outlive the creation.
+        self.forget(u.id);
+        Ok(u)
+    }
+
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+        let r = self.inner.set_password(id, hash).await;
+        self.forget(id);
+        r
+    }
+
+    async fn set_last_login(&self, id: i64, at_micros: i64) -> Result<()> {
+        let r = self.inner.set_last_login(id, at_micros).await;
+        self.forget(id);
+        r
+    }
+
+    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+        let r = self.inner.set_active(id, active).await;
+        self.forget(id);
+        r
+    }
+
+    async fn delete_user(&self, id: i64) -> Result<bool> {
+        let r = self.inner.delete_user(id).await;
+        self.forget(id);
+        r
+    }
+
+    async fn outstand(&self, token: &OutstandingToken) -> Result<()> {
+        self.inner.outstand(token).await
+    }
+
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
+        self.inner.is_blacklisted(jti).await
+    }
+
+    async fn family_of(&self, jti: &str) -> Result<Option<Family>> {
+        self.inner.family_of(jti).await
+    }
+
+    async fn blacklist(
+        &self,
+        token: &OutstandingToken,
+        at_micros: i64,
+    ) -> Result<Vec<RevokedFamily>> {
+        self.inner.blacklist(token, at_micros).await
+    }
+
+    async fn rotate(
+        &self,
+        old: &OutstandingToken,
+        new: &OutstandingToken,
+        at: RotationTimes,
+    ) -> Result<RotateOutcome> {
+        self.inner.rotate(old, new, at).await
+    }
+
+    async fn revoke_user(&self, user_id: i64, at_micros: i64) -> Result<Vec<RevokedFamily>> {
+        self.inner.revoke_user(user_id, at_micros).await
+    }
+
+    async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>> {
+        self.inner.revoked_families_since(since_micros).await
+    }
+
+    async fn listen_revocations(&self, tx: UnboundedSender<RevocationEvent>) -> Result<()> {
+        let (inner_tx, mut inner_rx) = tokio::sync::mpsc::unbounded_channel();
+        self.inner.listen_revocations(inner_tx).await?;
+        let users = self.users.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = inner_rx.recv().await {
+                match &ev {
+                    RevocationEvent::UserChanged(id) => {
+                        if let Ok(mut m) = users.write() {
+                            m.remove(id);
+                        }
+                    }
+                    // Missed notifications may have been user changes: start over.
+                    RevocationEvent::Resync => {
+                        if let Ok(mut m) = users.write() {
+                            m.clear();
+                        }
+                    }
+                    RevocationEvent::Revoked(_) => {}
+                }
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn flush_expired(&self, now_micros: i64) -> Result<u64> {
+        self.inner.flush_expired(now_micros).await
+    }
+
+    async fn ledger_counts(&self) -> Result<LedgerCounts> {
+        self.inner.ledger_counts().await
+    }
+
+    async fn login_failures(
+        &self,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        self.inner
+            .login_failures(keys, now_micros, window_micros)
+            .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<()> {
+        self.inner
+            .record_login_failure(keys, now_micros, window_micros)
+            .await
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        self.inner.clear_login_failures(key).await
+    }
+
+    async fn list_reviews(&self) -> Result<Vec<Review>> {
+        self.inner.list_reviews().await
+    }
+
+    async fn create_review(&self, review: &NewReview) -> Result<Review> {
+        self.inner.create_review(review).await
+    }
+}
