@@ -210,8 +210,31 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Flushexpiredtokens => {
             let store = ready_store(&config, data_dir).await?;
-            let n = store.flush_expired(SystemClock.now_micros()).await?;
-            println!("Deleted {n} expired token(s).");
+            let now = SystemClock.now_micros();
+            let total = store.count_expired(now).await?;
+            let mut done = 0u64;
+            let tty = std::io::stderr().is_terminal();
+            // Bounded batches: each is one short transaction, so a serving instance's
+            // writes interleave instead of waiting for one huge DELETE.
+            loop {
+                let n = store.flush_expired_batch(now, 10_000).await?;
+                done += n;
+                if tty && total > 0 {
+                    let pct = done.saturating_mul(100) / total.max(1);
+                    let bar = "#".repeat(usize::try_from(pct / 4).unwrap_or(25));
+                    eprint!("\r[{bar:<25}] {pct:>3}% {done}/{total}");
+                }
+                if n == 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            if tty && total > 0 {
+                eprintln!();
+            }
+            // Families and throttling rows left without tokens go too.
+            done += store.flush_expired(now).await?;
+            println!("Deleted {done} expired token(s).");
             Ok(())
         }
         Command::Decode { token } => decode(&config, data_dir, &token),

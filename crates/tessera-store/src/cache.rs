@@ -184,6 +184,14 @@ impl Store for UserCache {
         self.inner.flush_expired(now_micros).await
     }
 
+    async fn count_expired(&self, now_micros: i64) -> Result<u64> {
+        self.inner.count_expired(now_micros).await
+    }
+
+    async fn flush_expired_batch(&self, now_micros: i64, limit: u64) -> Result<u64> {
+        self.inner.flush_expired_batch(now_micros, limit).await
+    }
+
     async fn ledger_counts(&self) -> Result<LedgerCounts> {
         self.inner.ledger_counts().await
     }

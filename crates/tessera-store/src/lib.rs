@@ -289,6 +289,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes outstanding tokens that expired at or before `now` (and, by cascade,
     /// their blacklist rows). Returns how many outstanding rows went.
     async fn flush_expired(&self, now_micros: i64) -> Result<u64>;
+    /// How many outstanding tokens expired at or before `now` (for progress reports).
+    async fn count_expired(&self, now_micros: i64) -> Result<u64>;
+    /// Deletes at most `limit` expired outstanding tokens (and their blacklist rows) in
+    /// one short transaction; returns how many. Loop until 0 to flush a large ledger
+    /// without holding the write lock for long.
+    async fn flush_expired_batch(&self, now_micros: i64, limit: u64) -> Result<u64>;
     /// Row counts of the ledger.
     async fn ledger_counts(&self) -> Result<LedgerCounts>;
 

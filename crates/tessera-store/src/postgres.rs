@@ -571,6 +571,28 @@ impl Store for PgStore {
         Ok(r.rows_affected())
     }
 
+    async fn count_expired(&self, now: i64) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM token_blacklist_outstandingtoken WHERE expires_at <= (TIMESTAMPTZ 'epoch' + $1::int8 * INTERVAL '1 microsecond')",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn flush_expired_batch(&self, now: i64, limit: u64) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM token_blacklist_outstandingtoken WHERE id IN (SELECT id FROM \
+             token_blacklist_outstandingtoken WHERE expires_at <= (TIMESTAMPTZ 'epoch' + $1::int8 * INTERVAL '1 microsecond') LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn ledger_counts(&self) -> Result<LedgerCounts> {
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM token_blacklist_outstandingtoken) AS o, \

@@ -631,6 +631,28 @@ impl Store for SqliteStore {
         Ok(r.rows_affected())
     }
 
+    async fn count_expired(&self, now: i64) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM token_blacklist_outstandingtoken WHERE expires_at <= ?1",
+        )
+        .bind(django_datetime(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn flush_expired_batch(&self, now: i64, limit: u64) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM token_blacklist_outstandingtoken WHERE id IN (SELECT id FROM \
+             token_blacklist_outstandingtoken WHERE expires_at <= ?1 LIMIT ?2)",
+        )
+        .bind(django_datetime(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn ledger_counts(&self) -> Result<LedgerCounts> {
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM token_blacklist_outstandingtoken) AS o, \

@@ -175,7 +175,17 @@ async fn flush_removes_only_expired(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store.outstand(&token("live", None, 10_000)).await.unwrap();
-    assert_eq!(store.flush_expired(2_000).await.unwrap(), 2);
+    for i in 0..5 {
+        store
+            .outstand(&token(&format!("b{i}"), None, 500))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_expired(2_000).await.unwrap(), 7);
+    assert_eq!(store.flush_expired_batch(2_000, 3).await.unwrap(), 3);
+    assert_eq!(store.flush_expired_batch(2_000, 3).await.unwrap(), 3);
+    assert_eq!(store.count_expired(2_000).await.unwrap(), 1);
+    assert_eq!(store.flush_expired(2_000).await.unwrap(), 1);
     let c = store.ledger_counts().await.unwrap();
     assert_eq!((c.outstanding, c.blacklisted), (1, 0));
 }
