@@ -31,6 +31,7 @@ pub mod auth;
 pub mod body;
 pub mod client_ip;
 pub mod error;
+pub mod hash_pool;
 pub mod jwks;
 pub mod revocation;
 pub mod routes;

@@ -11,6 +11,7 @@ use tessera_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, Rejection};
+use crate::hash_pool::HashPool;
 use crate::jwks::RemoteJwks;
 use crate::revocation::Revocations;
 
@@ -29,6 +30,7 @@ struct Inner {
     store: Arc<dyn Store>,
     hasher: PasswordHasher,
     hash_slots: Semaphore,
+    hash_pool: HashPool,
     hooks: Vec<Arc<dyn ClaimsHook>>,
     header_name: HeaderName,
     challenge: HeaderValue,
@@ -149,9 +151,9 @@ impl Tessera {
         &self.inner.hooks
     }
 
-    /// Runs `f` with the hasher on the blocking pool, at most N at a time (N = cores by
-    /// default): a login storm queues here instead of starving token checks on the
-    /// async workers or piling up Argon2 memory.
+    /// Runs `f` with the hasher on the low-priority hashing threads, at most N at a time
+    /// (N = cores by default): a login storm queues here, briefly, instead of starving
+    /// token checks on the async workers or piling up Argon2 memory.
     async fn on_hash_pool<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
@@ -165,9 +167,11 @@ impl Tessera {
             Err(_) => return Err(ApiError::HashingBusy),
         };
         let hasher = self.inner.hasher.clone();
-        tokio::task::spawn_blocking(move || f(&hasher))
+        self.inner
+            .hash_pool
+            .run(move || f(&hasher))
             .await
-            .map_err(|e| ApiError::Internal(format!("hash task failed: {e}")))
+            .ok_or_else(|| ApiError::Internal("password hashing failed".into()))
     }
 
     /// Hashes a new password off the async workers.
@@ -306,6 +310,7 @@ impl TesseraBuilder {
                 store: self.store,
                 hasher,
                 hash_slots: Semaphore::new(hash_concurrency),
+                hash_pool: HashPool::new(hash_concurrency),
                 hooks,
                 header_name,
                 challenge,
