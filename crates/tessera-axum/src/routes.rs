@@ -410,21 +410,19 @@ async fn refresh_inner(t: &Tessera, fields: Fields) -> ApiResult {
     }
     let now = t.clock().now_micros();
     let jti = t.tokens().jti(&claims).unwrap_or_default();
-    let family = if jti.is_empty() {
+    // The family's start is needed only to cap the session; otherwise the rotation
+    // transaction carries the family over by itself, and this read is saved.
+    let family = if jti.is_empty() || s.refresh_token_absolute_lifetime.is_none() {
         None
     } else {
         t.store().family_of(jti).await?
     };
-    let family_id = family
-        .as_ref()
-        .map(|f| f.id.clone())
-        .or_else(|| {
-            claims
-                .get(SESSION_CLAIM)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| t.new_family());
+    let family_id = family.as_ref().map(|f| f.id.clone()).or_else(|| {
+        claims
+            .get(SESSION_CLAIM)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
     let mut rotated = claims.clone();
     t.tokens().rotate(&mut rotated);
     if let (Some(abs), Some(f)) = (s.refresh_token_absolute_lifetime, &family) {
@@ -438,9 +436,9 @@ async fn refresh_inner(t: &Tessera, fields: Fields) -> ApiResult {
     }
     let rotated_raw = t.encode(&rotated)?;
     let user_id = Tessera::user_id_of(&claims, s);
-    let new_row = t.ledger_row(&rotated, &rotated_raw, user_id, Some(&family_id));
+    let new_row = t.ledger_row(&rotated, &rotated_raw, user_id, family_id.as_deref());
     if exactly_once {
-        let old_row = t.ledger_row(&claims, &raw, user_id, Some(&family_id));
+        let old_row = t.ledger_row(&claims, &raw, user_id, family_id.as_deref());
         let times = RotationTimes {
             presented,
             now: t.clock().now_micros(),
@@ -474,7 +472,14 @@ async fn verify_inner(t: &Tessera, fields: Fields) -> ApiResult {
     let raw = v.string("token");
     v.finish()?;
     let claims = t.tokens().validate(&raw, None)?;
+    // Only refresh and sliding tokens ever enter the ledger (Simple JWT records no other
+    // type), so an access token's id cannot be blacklisted: no read for it.
+    let ledgered = match t.settings().token_type_claim.as_deref() {
+        Some(type_claim) => claims.get(type_claim).and_then(Value::as_str) != Some("access"),
+        None => true,
+    };
     if t.settings().blacklist_after_rotation
+        && ledgered
         && let Some(jti) = t.tokens().jti(&claims)
         && t.store().is_blacklisted(jti).await?
     {

@@ -155,6 +155,8 @@ pub const MIN_RSA_BITS: usize = 2048;
 pub struct Key {
     kid: Option<String>,
     alg: Algorithm,
+    /// For HMAC: the key schedule computed once (aws-lc), not per token.
+    hmac: Option<aws_lc_rs::hmac::Key>,
     signer: Option<EncodingKey>,
     verifier: DecodingKey,
     public_jwk: Option<Map<String, Value>>,
@@ -197,6 +199,7 @@ impl Key {
         Key {
             kid,
             alg,
+            hmac: None,
             signer,
             verifier,
             public_jwk,
@@ -220,13 +223,21 @@ impl Key {
                 secret.len()
             )));
         }
-        Ok(Key::assemble(
-            kid,
-            alg,
-            Some(EncodingKey::from_secret(secret)),
-            DecodingKey::from_secret(secret),
-            None,
-        ))
+        let hmac_alg = match alg {
+            Algorithm::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
+            Algorithm::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
+            _ => aws_lc_rs::hmac::HMAC_SHA256,
+        };
+        Ok(Key {
+            hmac: Some(aws_lc_rs::hmac::Key::new(hmac_alg, secret)),
+            ..Key::assemble(
+                kid,
+                alg,
+                Some(EncodingKey::from_secret(secret)),
+                DecodingKey::from_secret(secret),
+                None,
+            )
+        })
     }
 
     /// A key pair from a PEM private key (PKCS#8, or PKCS#1 for RSA). The public half
@@ -469,6 +480,9 @@ impl Key {
 
     /// Signs `message`; the base64url signature.
     pub fn sign(&self, message: &[u8]) -> Result<String> {
+        if let Some(k) = &self.hmac {
+            return Ok(URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(k, message)));
+        }
         let signer = self
             .signer
             .as_ref()
@@ -479,6 +493,12 @@ impl Key {
 
     /// Checks a base64url signature over `message` (constant-time for HMAC: aws-lc's).
     pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
+        if let Some(k) = &self.hmac {
+            // aws-lc compares in constant time.
+            return URL_SAFE_NO_PAD
+                .decode(signature_b64)
+                .is_ok_and(|sig| aws_lc_rs::hmac::verify(k, message, &sig).is_ok());
+        }
         jsonwebtoken::crypto::verify(signature_b64, message, &self.verifier, self.alg.jwt())
             .unwrap_or(false)
     }

@@ -114,6 +114,44 @@ async fn ensure_family(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()
     Ok(())
 }
 
+/// `new`, in the family of the ledger row `old_jti` when the caller named none (the
+/// rotation carries the login's family over; a token from outside starts its own).
+async fn with_family_of(
+    conn: &mut PgConnection,
+    new: &OutstandingToken,
+    old_jti: &str,
+) -> Result<OutstandingToken> {
+    let mut new = new.clone();
+    if new.family_id.is_none() {
+        let family: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = $1",
+        )
+        .bind(old_jti)
+        .fetch_optional(&mut *conn)
+        .await?;
+        new.family_id = match family.flatten() {
+            Some(f) => Some(f),
+            None => {
+                // A token recorded without a family (minted elsewhere, or before families
+                // existed) starts one now, named after it, so reuse detection covers it.
+                let start = OutstandingToken {
+                    family_id: Some(old_jti.to_owned()),
+                    ..new.clone()
+                };
+                ensure_family(conn, &start).await?;
+                sqlx::query(
+                    "UPDATE token_blacklist_outstandingtoken SET family_id = $1 WHERE jti = $1",
+                )
+                .bind(old_jti)
+                .execute(&mut *conn)
+                .await?;
+                Some(old_jti.to_owned())
+            }
+        };
+    }
+    Ok(new)
+}
+
 async fn insert_outstanding(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()> {
     ensure_family(tx, t).await?;
     sqlx::query(concat!(
@@ -456,7 +494,8 @@ impl Store for PgStore {
             tx.commit().await?;
             return Ok(RotateOutcome::Reused(revoked));
         }
-        insert_outstanding(&mut tx, new).await?;
+        let new = with_family_of(&mut tx, new, &old.jti).await?;
+        insert_outstanding(&mut tx, &new).await?;
         tx.commit().await?;
         Ok(RotateOutcome::Rotated)
     }

@@ -133,6 +133,44 @@ async fn ensure_family(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) ->
 /// Inserts `t` (and its family) unless its jti is known. The user reference is dropped
 /// when that user no longer exists (Simple JWT resolves it the same way), so a stale
 /// token can still be blacklisted after its user was deleted.
+/// `new`, in the family of the ledger row `old_jti` when the caller named none (the
+/// rotation carries the login's family over; a token from outside starts its own).
+async fn with_family_of(
+    conn: &mut sqlx::SqliteConnection,
+    new: &OutstandingToken,
+    old_jti: &str,
+) -> Result<OutstandingToken> {
+    let mut new = new.clone();
+    if new.family_id.is_none() {
+        let family: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = ?1",
+        )
+        .bind(old_jti)
+        .fetch_optional(&mut *conn)
+        .await?;
+        new.family_id = match family.flatten() {
+            Some(f) => Some(f),
+            None => {
+                // A token recorded without a family (minted elsewhere, or before families
+                // existed) starts one now, named after it, so reuse detection covers it.
+                let start = OutstandingToken {
+                    family_id: Some(old_jti.to_owned()),
+                    ..new.clone()
+                };
+                ensure_family(conn, &start).await?;
+                sqlx::query(
+                    "UPDATE token_blacklist_outstandingtoken SET family_id = ?1 WHERE jti = ?1",
+                )
+                .bind(old_jti)
+                .execute(&mut *conn)
+                .await?;
+                Some(old_jti.to_owned())
+            }
+        };
+    }
+    Ok(new)
+}
+
 async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
     ensure_family(tx, t).await?;
     sqlx::query(
@@ -272,7 +310,8 @@ async fn apply(conn: &mut sqlx::SqliteConnection, op: &WriteOp) -> Result<(Write
             let at = times.now;
             insert_outstanding(conn, old).await?;
             if insert_blacklisted(conn, &old.jti, at, "rotated").await? == 1 {
-                insert_outstanding(conn, new).await?;
+                let new = with_family_of(conn, new, &old.jti).await?;
+                insert_outstanding(conn, &new).await?;
                 return Ok((WriteResult::Rotated(RotateOutcome::Rotated), true));
             }
             let row = sqlx::query(

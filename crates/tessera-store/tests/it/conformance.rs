@@ -63,6 +63,7 @@ for_each_store!(
     reuse_within_grace_is_refused_without_revoking,
     logout_revokes_the_family,
     revoke_user_revokes_everything,
+    rotation_carries_the_family_over,
 );
 
 async fn migrate_is_idempotent(store: Arc<dyn Store>) {
@@ -404,4 +405,32 @@ async fn postgres_revocations_reach_other_instances() {
             revoked_at: 123
         })
     );
+}
+
+async fn rotation_carries_the_family_over(store: Arc<dyn Store>) {
+    let old = in_family("c1", None, "famc");
+    store.outstand(&old).await.unwrap();
+    let new = token("c2", None, FAR);
+    assert_eq!(
+        store
+            .rotate(&old, &new, RotationTimes::at(5))
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(store.family_of("c2").await.unwrap().unwrap().id, "famc");
+    // A token the ledger never saw starts a family named after it.
+    let stranger = token("s1", None, FAR);
+    assert_eq!(
+        store
+            .rotate(&stranger, &token("s2", None, FAR), RotationTimes::at(6))
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(store.family_of("s2").await.unwrap().unwrap().id, "s1");
+    assert!(
+        matches!(store.rotate(&stranger, &token("s3", None, FAR), RotationTimes::at(7)).await.unwrap(), RotateOutcome::Reused(r) if r.len() == 1)
+    );
+    assert!(store.is_blacklisted("s2").await.unwrap());
 }
