@@ -202,7 +202,7 @@ impl Tessera {
         }
         v.finish()?;
         let keys = self.throttle_keys(&username, client);
-        self.check_throttle(&keys).await?;
+        let user_has_failures = self.check_throttle(&keys).await?;
         let Some(user) = self.authenticate(&username, &password).await? else {
             let s = self.settings();
             if !keys.is_empty() {
@@ -213,7 +213,8 @@ impl Tessera {
             }
             return Err(ApiError::NoActiveAccount);
         };
-        if self.settings().login_failures_per_user > 0 {
+        // Only a user with failures on record needs the (fsynced) reset.
+        if user_has_failures {
             self.store()
                 .clear_login_failures(&user_key(&username))
                 .await?;
@@ -258,16 +259,19 @@ impl Tessera {
         keys
     }
 
-    /// 429 when any of `keys` is past its limit in the current window.
-    async fn check_throttle(&self, keys: &[String]) -> Result<(), ApiError> {
+    /// 429 when any of `keys` is past its limit in the current window; else whether the
+    /// username has failures on record.
+    async fn check_throttle(&self, keys: &[String]) -> Result<bool, ApiError> {
         if keys.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let s = self.settings();
         let now = self.clock().now_micros();
         let window = s.login_throttle_window.saturating_mul(1_000_000);
+        let mut user_has_failures = false;
         let mut retry_at = None;
         for (key, failures, window_end) in self.store().login_failures(keys, now, window).await? {
+            user_has_failures |= !key.starts_with("ip:");
             let limit = if key.starts_with("ip:") {
                 s.login_failures_per_ip
             } else {
@@ -279,7 +283,7 @@ impl Tessera {
         }
         match retry_at {
             Some(end) => Err(ApiError::Throttled(((end - now) + 999_999) / 1_000_000)),
-            None => Ok(()),
+            None => Ok(user_has_failures),
         }
     }
 
