@@ -173,6 +173,14 @@ async fn with_family_of(
 
 async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
     ensure_family(tx, t).await?;
+    insert_outstanding_row(tx, t).await
+}
+
+/// The ledger row alone, when its family is known to exist.
+async fn insert_outstanding_row(
+    tx: &mut sqlx::SqliteConnection,
+    t: &OutstandingToken,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO token_blacklist_outstandingtoken \
          (token, created_at, expires_at, user_id, jti, family_id) \
@@ -308,10 +316,23 @@ async fn apply(conn: &mut sqlx::SqliteConnection, op: &WriteOp) -> Result<(Write
         }
         WriteOp::Rotate(old, new, times) => {
             let at = times.now;
-            insert_outstanding(conn, old).await?;
-            if insert_blacklisted(conn, &old.jti, at, "rotated").await? == 1 {
+            // The common case in as few statements as possible (each is a round trip to
+            // SQLite's thread): the old token is on record, so blacklist it directly and
+            // record it first only when it is not.
+            let mut blacklisted = insert_blacklisted(conn, &old.jti, at, "rotated").await?;
+            if blacklisted == 0 {
+                insert_outstanding(conn, old).await?;
+                blacklisted = insert_blacklisted(conn, &old.jti, at, "rotated").await?;
+            }
+            if blacklisted == 1 {
+                let inherited = new.family_id.is_none();
                 let new = with_family_of(conn, new, &old.jti).await?;
-                insert_outstanding(conn, &new).await?;
+                if inherited {
+                    // The family row exists: it is the old token's.
+                    insert_outstanding_row(conn, &new).await?;
+                } else {
+                    insert_outstanding(conn, &new).await?;
+                }
                 return Ok((WriteResult::Rotated(RotateOutcome::Rotated), true));
             }
             let row = sqlx::query(

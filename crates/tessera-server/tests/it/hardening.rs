@@ -464,14 +464,25 @@ async fn errors_carry_no_internals() {
 
 #[tokio::test]
 async fn a_successful_login_resets_the_users_counter() {
-    let s = TestServer::start(json!({"LOGIN_FAILURES_PER_USER": 3, "LOGIN_FAILURES_PER_IP": 0})).await;
+    let s =
+        TestServer::start(json!({"LOGIN_FAILURES_PER_USER": 3, "LOGIN_FAILURES_PER_IP": 0})).await;
     s.user("alice", "alice-pass").await;
     for _ in 0..2 {
-        assert_eq!(s.post("/api/token/", json!({"username": "alice", "password": "x"})).await.status, 401);
+        assert_eq!(
+            s.post("/api/token/", json!({"username": "alice", "password": "x"}))
+                .await
+                .status,
+            401
+        );
     }
     s.login("alice", "alice-pass").await;
     for _ in 0..2 {
-        assert_eq!(s.post("/api/token/", json!({"username": "alice", "password": "x"})).await.status, 401);
+        assert_eq!(
+            s.post("/api/token/", json!({"username": "alice", "password": "x"}))
+                .await
+                .status,
+            401
+        );
     }
     s.login("alice", "alice-pass").await;
 }
