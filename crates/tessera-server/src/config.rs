@@ -55,16 +55,7 @@ fn default_user_cache_ttl() -> u64 {
 }
 
 fn seconds_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
-    use serde::de::Error as _;
-    let v = Value::deserialize(d)?;
-    let secs = match &v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => tessera_core::settings::parse_duration(s),
-        _ => None,
-    };
-    secs.and_then(|s| u64::try_from(s).ok())
-        .filter(|s| *s <= 3600)
-        .ok_or_else(|| D::Error::custom(format!("expected 0 to 1 hour, got {v}")))
+    seconds_in(d, 0, 3600)
 }
 
 fn default_max_connections() -> u32 {
@@ -76,6 +67,15 @@ fn default_acquire_timeout() -> u64 {
 }
 
 fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    seconds_in(d, 1, 600)
+}
+
+/// A duration setting (`5`, `"5s"`, `"2m"`) in whole seconds within `lo..=hi`.
+fn seconds_in<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    lo: u64,
+    hi: u64,
+) -> std::result::Result<u64, D::Error> {
     use serde::de::Error as _;
     let v = Value::deserialize(d)?;
     let secs = match &v {
@@ -84,8 +84,8 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D
         _ => None,
     };
     secs.and_then(|s| u64::try_from(s).ok())
-        .filter(|s| (1..=600).contains(s))
-        .ok_or_else(|| D::Error::custom(format!("expected 1 s to 10 minutes, got {v}")))
+        .filter(|s| (lo..=hi).contains(s))
+        .ok_or_else(|| D::Error::custom(format!("expected {lo} to {hi} seconds, got {v}")))
 }
 
 /// The server's keys, for splitting one configuration in two.

@@ -161,6 +161,33 @@ impl RotationTimes {
     }
 }
 
+/// How a store must treat a rotation whose old token turned out to be blacklisted
+/// already, given why and when it was (the same rule for every database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Logged out or revoked: refuse, write nothing.
+    Refuse(RotateOutcome),
+    /// Rotated away before the token was presented: a replay, revoke the family.
+    RevokeFamily,
+}
+
+/// The rule behind [`RotateOutcome`] for a token already blacklisted with `reason` at
+/// `blacklisted_at`.
+pub(crate) fn judge_repeat(
+    reason: Option<&str>,
+    blacklisted_at: Option<i64>,
+    times: RotationTimes,
+) -> Repeat {
+    if reason != Some("rotated") {
+        return Repeat::Refuse(RotateOutcome::AlreadyBlacklisted);
+    }
+    // Presented before the rotation was written (a race), or within the grace.
+    if blacklisted_at.is_none_or(|w| times.presented <= w.saturating_add(times.grace)) {
+        return Repeat::Refuse(RotateOutcome::ReusedWithinGrace);
+    }
+    Repeat::RevokeFamily
+}
+
 /// What [`Store::rotate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {

@@ -22,6 +22,7 @@ use crate::{
     Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result, Review,
     RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
+use crate::{Repeat, judge_repeat};
 
 /// The notification channel revocations are announced on.
 pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
@@ -478,14 +479,9 @@ impl Store for PgStore {
             let reason: Option<String> = row.try_get(0)?;
             let when: Option<i64> = row.try_get(1)?;
             let family: Option<String> = row.try_get(2)?;
-            if reason.as_deref() != Some("rotated") {
+            if let Repeat::Refuse(outcome) = judge_repeat(reason.as_deref(), when, times) {
                 tx.rollback().await?;
-                return Ok(RotateOutcome::AlreadyBlacklisted);
-            }
-            // Presented before the rotation was written (a race), or within the grace.
-            if when.is_none_or(|w| times.presented <= w.saturating_add(times.grace)) {
-                tx.rollback().await?;
-                return Ok(RotateOutcome::ReusedWithinGrace);
+                return Ok(outcome);
             }
             let mut revoked = Vec::new();
             if let Some(f) = family {

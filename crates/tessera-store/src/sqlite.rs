@@ -26,6 +26,7 @@ use crate::{
     Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result, Review,
     RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
+use crate::{Repeat, judge_repeat};
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
 /// refuses SQL built at run time unless told it is safe).
@@ -346,18 +347,8 @@ async fn apply(conn: &mut sqlx::SqliteConnection, op: &WriteOp) -> Result<(Write
             let reason: Option<String> = row.try_get(0)?;
             let when = parse_micros(row.try_get(1)?, "token_blacklist_blacklistedtoken")?;
             let family: Option<String> = row.try_get(2)?;
-            if reason.as_deref() != Some("rotated") {
-                return Ok((
-                    WriteResult::Rotated(RotateOutcome::AlreadyBlacklisted),
-                    false,
-                ));
-            }
-            // Presented before the rotation was written (a race), or within the grace.
-            if when.is_none_or(|w| times.presented <= w.saturating_add(times.grace)) {
-                return Ok((
-                    WriteResult::Rotated(RotateOutcome::ReusedWithinGrace),
-                    false,
-                ));
+            if let Repeat::Refuse(outcome) = judge_repeat(reason.as_deref(), when, *times) {
+                return Ok((WriteResult::Rotated(outcome), false));
             }
             let mut revoked = Vec::new();
             if let Some(f) = family {
