@@ -132,6 +132,18 @@ fn user_commands() {
     assert!(text(&o).contains("does not exist"));
     let o = tessera(d, &["migrate"], None, &[]);
     assert!(text(&o).contains("No migrations to apply"), "{}", text(&o));
+    let o = tessera(d, &["revoke", "--user", "alice"], None, &[]);
+    assert!(
+        o.status.success() && text(&o).contains("Revoked 0 session(s)"),
+        "{}",
+        text(&o)
+    );
+    let o = tessera(d, &["revoke", "--user", "ghost"], None, &[]);
+    assert!(
+        !o.status.success() && text(&o).contains("does not exist"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -229,6 +241,22 @@ async fn key_and_blacklist_survive_kill_and_restart() {
             json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
         )
     );
+
+    // An operator revokes every session of the user: the refresh token of a new login stops.
+    let (st, pair2) = post(
+        &format!("{url}/api/token/"),
+        json!({"username": "alice", "password": "alice-pass"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let o = tessera(d, &["revoke", "--user", "alice"], None, &[]);
+    assert!(text(&o).contains("Revoked 1 session(s)"), "{}", text(&o));
+    let (st, _) = post(
+        &format!("{url}/api/token/refresh/"),
+        json!({"refresh": pair2["refresh"]}),
+    )
+    .await;
+    assert_eq!(st, 401);
 
     // decode shows the claims and checks the signature with the stored key.
     let o = tessera(d, &["decode", &access], None, &[]);
