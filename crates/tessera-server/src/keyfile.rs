@@ -1,8 +1,8 @@
 //! Where the signing keys come from, and the key set kept in the data directory.
 //!
 //! In order of precedence:
-//! 1. `SIGNING_KEY` (and, for key pairs, optionally `VERIFYING_KEY`): the key itself, or
-//!    a path to a file holding it (`/…`, `./…`, `file:…`). An HMAC secret gets no `kid`
+//! 1. `SIGNING_KEY` (and, for key pairs, optionally `VERIFYING_KEY`): the key itself (PEM
+//!    or a private JWK), or a path to a file holding it (`/…`, `./…`, `file:…`). An HMAC secret gets no `kid`
 //!    (Simple JWT's exact header); a key pair gets its RFC 7638 thumbprint as `kid`.
 //! 2. A key set in `<data dir>/keys/` managed by `tessera keys generate|rotate|retire`:
 //!    one active signing key and any number of verify-only keys, each with a `kid`.
@@ -119,14 +119,14 @@ fn configured_keys(settings: &Settings) -> Result<KeySet> {
     if alg.is_hmac() {
         return KeySet::hmac(alg, signing.as_bytes()).map_err(|e| bad("SIGNING_KEY", e));
     }
-    if signing.trim_start().starts_with('{') {
-        return Err(Error::Config(
-            "SIGNING_KEY: give the private key as PEM (PKCS#8); private JWKs are not accepted"
-                .into(),
-        ));
+    let key = if signing.trim_start().starts_with('{') {
+        let jwk: serde_json::Value = serde_json::from_str(&signing)
+            .map_err(|e| Error::Config(format!("SIGNING_KEY: not a JWK: {e}")))?;
+        Key::from_private_jwk(alg, &jwk)
+    } else {
+        Key::from_private_pem(alg, signing.as_bytes(), None)
     }
-    let key =
-        Key::from_private_pem(alg, signing.as_bytes(), None).map_err(|e| bad("SIGNING_KEY", e))?;
+    .map_err(|e| bad("SIGNING_KEY", e))?;
     if !settings.verifying_key.is_empty() {
         // Simple JWT needs VERIFYING_KEY; here the public half is derived from the private
         // key, and a configured one must match it rather than be silently ignored.

@@ -441,3 +441,31 @@ async fn a_slow_jwks_is_cut_off_by_the_timeout() {
     use tessera_core::KeyLookup as _;
     assert!(remote.key("slow").is_none());
 }
+
+#[tokio::test]
+async fn a_private_jwk_file_as_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, private) = Key::generate(Algorithm::EdDSA, &OsRandom, Some("ed-jwk".into())).unwrap();
+    let mut jwk = key.public_jwk().unwrap().clone();
+    let der: Vec<u8> = {
+        use base64::Engine as _;
+        let b64: String = private
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    };
+    jwk.insert("d".into(), json!(b64(&der[der.len() - 32..])));
+    let path = dir.path().join("signing.jwk");
+    std::fs::write(&path, Value::Object(jwk).to_string()).unwrap();
+    let s =
+        TestServer::start(json!({"ALGORITHM": "EdDSA", "SIGNING_KEY": path.display().to_string()}))
+            .await;
+    s.user("alice", "alice-pass").await;
+    let (access, _) = s.login("alice", "alice-pass").await;
+    assert_eq!(parts(&access).0["kid"], "ed-jwk");
+    let (input, sig) = access.rsplit_once('.').unwrap();
+    assert!(key.verify(input.as_bytes(), sig));
+}
