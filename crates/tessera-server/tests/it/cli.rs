@@ -34,6 +34,17 @@ pub fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &st
     child.wait_with_output().unwrap()
 }
 
+/// Creates `alice` (password `alice-pass`) with the real CLI, asserting success.
+pub fn create_alice(dir: &Path, env: &[(&str, &str)]) {
+    let o = tessera(
+        dir,
+        &["createuser", "--username", "alice", "--password-stdin"],
+        Some("alice-pass\n"),
+        env,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -180,13 +191,7 @@ fn check_names_bad_settings() {
 async fn key_and_blacklist_survive_kill_and_restart() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let o = tessera(
-        d,
-        &["createuser", "--username", "alice", "--password-stdin"],
-        Some("alice-pass\n"),
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    create_alice(d, &[]);
     let (mut child, url) = serve(d, &[]);
     let (st, pair) = post(
         &format!("{url}/api/token/"),
@@ -282,16 +287,7 @@ async fn flushexpiredtokens_deletes_expired_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let env = [("TESSERA_REFRESH_TOKEN_LIFETIME", "3")];
-    assert!(
-        tessera(
-            d,
-            &["createuser", "--username", "alice", "--password-stdin"],
-            Some("alice-pass\n"),
-            &env
-        )
-        .status
-        .success()
-    );
+    create_alice(d, &env);
     let (mut child, url) = serve(d, &env);
     let (st, pair) = post(
         &format!("{url}/api/token/"),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{client, tessera, text};
+use crate::cli::{client, create_alice, tessera, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -61,16 +61,7 @@ async fn sigkill_under_load_loses_no_revocation() {
         ("TESSERA_LOGIN_FAILURES_PER_IP", "0"),
         ("TESSERA_LOG", "warn"),
     ];
-    assert!(
-        tessera(
-            d,
-            &["createuser", "--username", "alice", "--password-stdin"],
-            Some("alice-pass\n"),
-            &env
-        )
-        .status
-        .success()
-    );
+    create_alice(d, &env);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = serve_logged(d, port, &d.join("serve1.log"), &env);

@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tessera_core::{Algorithm, Key, OsRandom};
 
-use crate::cli::{client, post, serve, tessera, text};
+use crate::cli::{client, create_alice, post, serve, tessera, text};
 use crate::support::{TestServer, b64, parts};
 
 const ALGS: [Algorithm; 11] = [
@@ -196,16 +196,7 @@ async fn rotation_with_the_cli_logs_nobody_out() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let env = [("TESSERA_LOG", "warn")];
-    assert!(
-        tessera(
-            d,
-            &["createuser", "--username", "alice", "--password-stdin"],
-            Some("alice-pass\n"),
-            &env
-        )
-        .status
-        .success()
-    );
+    create_alice(d, &env);
     let o = tessera(d, &["keys", "generate", "--alg", "ES256"], None, &env);
     assert!(o.status.success(), "{}", text(&o));
     let login = |url: String| async move {

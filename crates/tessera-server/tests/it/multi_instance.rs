@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{client, post, serve, tessera, text};
+use crate::cli::{client, create_alice, post, serve};
 use crate::support::{drop_pg_database, pg_database};
 
 struct Instances {
@@ -41,13 +41,7 @@ async fn two_instances() -> Option<Instances> {
         ("TESSERA_ACCESS_TOKEN_REVOCATION", "true"),
         ("TESSERA_DATABASE_MAX_CONNECTIONS", "20"),
     ];
-    let o = tessera(
-        dir.path(),
-        &["createuser", "--username", "alice", "--password-stdin"],
-        Some("alice-pass\n"),
-        &env,
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    create_alice(dir.path(), &env);
     let a = serve(dir.path(), &env);
     let b = serve(dir.path(), &env);
     Some(Instances {
