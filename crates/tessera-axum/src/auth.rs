@@ -23,6 +23,8 @@
 //! # }
 //! ```
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -39,8 +41,8 @@ pub const SESSION_CLAIM: &str = "sid";
 /// A request made by a user whose token and account both check out.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    /// The user, as stored.
-    pub user: User,
+    /// The user, as stored (shared with the user cache: no copy per request).
+    pub user: Arc<User>,
     /// The validated token's claims.
     pub claims: Claims,
     /// Which accepted class validated the token.
@@ -75,17 +77,37 @@ fn is_py_space(b: u8) -> bool {
 
 /// Splits a header value as Simple JWT does and picks out the token.
 pub fn raw_token<'a>(value: &'a [u8], schemes: &[String]) -> RawToken<'a> {
-    let mut parts = value.split(|b| is_py_space(*b)).filter(|p| !p.is_empty());
-    let Some(scheme) = parts.next() else {
-        return RawToken::Absent;
-    };
-    if !schemes.iter().any(|s| s.as_bytes() == scheme) {
+    let value = trim_py_space(value);
+    let scheme_len = value
+        .iter()
+        .position(|b| is_py_space(*b))
+        .unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_len);
+    if scheme.is_empty() || !schemes.iter().any(|s| s.as_bytes() == scheme) {
         return RawToken::Absent;
     }
-    match (parts.next(), parts.next()) {
-        (Some(token), None) => RawToken::Token(token),
-        _ => RawToken::Malformed,
+    let token = trim_py_space(rest);
+    // Every Python whitespace byte is at or below b' ', so one branch-free pass over
+    // the (long) token rules them all out in the common case.
+    let maybe_space = token.iter().fold(false, |any, b| any | (*b <= b' '));
+    if token.is_empty() || (maybe_space && token.iter().any(|b| is_py_space(*b))) {
+        return RawToken::Malformed;
     }
+    RawToken::Token(token)
+}
+
+fn trim_py_space(mut v: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = v
+        && is_py_space(*first)
+    {
+        v = rest;
+    }
+    while let [rest @ .., last] = v
+        && is_py_space(*last)
+    {
+        v = rest;
+    }
+    v
 }
 
 impl Tessera {
@@ -169,7 +191,7 @@ impl Tessera {
     }
 
     /// The stateful user check of `JWTAuthentication.get_user`.
-    pub async fn user_for_claims(&self, claims: &Claims) -> Result<User, ApiError> {
+    pub async fn user_for_claims(&self, claims: &Claims) -> Result<Arc<User>, ApiError> {
         let s = self.settings();
         let id = claims.get(&s.user_id_claim).ok_or(ApiError::NoUserId)?;
         // Simple JWT crashes (500) on an id the database cannot compare; we say 401.
@@ -256,6 +278,11 @@ mod tests {
         assert_eq!(raw_token(b"JWT abc", &bearer), RawToken::Absent);
         assert_eq!(raw_token(b"Bearer", &bearer), RawToken::Malformed);
         assert_eq!(raw_token(b"Bearer a b", &bearer), RawToken::Malformed);
+        assert_eq!(raw_token(b"Bearer a\x0bb", &bearer), RawToken::Malformed);
+        assert_eq!(
+            raw_token(b" Bearer  a\x01b ", &bearer),
+            RawToken::Token(b"a\x01b")
+        );
         let two = vec!["JWT".to_owned(), "Bearer".to_owned()];
         assert_eq!(raw_token(b"JWT abc", &two), RawToken::Token(b"abc"));
     }

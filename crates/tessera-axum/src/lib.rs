@@ -19,7 +19,7 @@
 //! let tessera = Tessera::builder(settings, keys, store).build()?;
 //!
 //! let app = Router::new()
-//!     .route("/api/me/", get(|a: Authenticated| async move { Json(a.user.username) }))
+//!     .route("/api/me/", get(|a: Authenticated| async move { Json(a.user.username.clone()) }))
 //!     .merge(tessera_axum::token_router())
 //!     .with_state(tessera);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;

@@ -226,19 +226,32 @@ impl Tessera {
 
     /// Looks a user up by the value of the user id claim, per `USER_ID_FIELD`. A claim that
     /// cannot name a user (a non-numeric id) is `Ok(None)`, not an error.
-    pub async fn user_by_claim(&self, claim: &serde_json::Value) -> Result<Option<User>, ApiError> {
-        let as_text = match claim {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return Ok(None),
-        };
+    pub async fn user_by_claim(
+        &self,
+        claim: &serde_json::Value,
+    ) -> Result<Option<Arc<User>>, ApiError> {
         if self.settings().user_id_field == "username" {
-            return Ok(self.store().user_by_username(&as_text).await?);
+            let as_text = match claim {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return Ok(None),
+            };
+            return Ok(self.store().user_by_username(&as_text).await?.map(Arc::new));
         }
-        match as_text.trim().parse::<i64>() {
-            Ok(id) => Ok(self.store().user_by_id(id).await?),
-            Err(_) => Ok(None),
+        // As the text of the claim parsed as an integer: `5` and `"5"` name user 5; `5.0`
+        // and numbers beyond i64 name nobody.
+        let id = match claim {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        if let Some(hit) = self.store().cached_user(id) {
+            return Ok(hit);
         }
+        Ok(self.store().shared_user_by_id(id).await?)
     }
 }
 

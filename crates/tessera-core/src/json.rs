@@ -7,6 +7,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 /// A JSON value whose objects, at every depth, had no repeated keys.
@@ -64,11 +65,17 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        // Room for a typical token payload without regrowing.
+        let mut out = Map::with_capacity(8);
         while let Some(key) = map.next_key::<String>()? {
             let StrictValue(v) = map.next_value()?;
-            if out.insert(key.clone(), v).is_some() {
-                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            match out.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
+                Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(format!("duplicate key {:?}", slot.key())));
+                }
             }
         }
         Ok(Value::Object(out))

@@ -593,11 +593,23 @@ impl Key {
 
     /// Checks a base64url signature over `message` (constant-time for HMAC: aws-lc's).
     pub fn verify(&self, message: &[u8], signature_b64: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .is_ok_and(|sig| self.verify_decoded(message, signature_b64, &sig))
+    }
+
+    /// [`Key::verify`] for a caller that has already decoded the signature: `signature`
+    /// must be `signature_b64` decoded (HMAC uses the bytes, the other algorithms the
+    /// text), which saves decoding it twice on every request.
+    pub(crate) fn verify_decoded(
+        &self,
+        message: &[u8],
+        signature_b64: &str,
+        signature: &[u8],
+    ) -> bool {
         if let Some(k) = &self.hmac {
             // aws-lc compares in constant time.
-            return URL_SAFE_NO_PAD
-                .decode(signature_b64)
-                .is_ok_and(|sig| aws_lc_rs::hmac::verify(k, message, &sig).is_ok());
+            return aws_lc_rs::hmac::verify(k, message, signature).is_ok();
         }
         jsonwebtoken::crypto::verify(signature_b64, message, &self.verifier, self.alg.jwt())
             .unwrap_or(false)
@@ -811,6 +823,18 @@ impl KeySet {
             .is_some_and(|k| k.verify(message, signature_b64))
     }
 
+    /// The key whose own header (the one it signs with) is exactly `header_b64`, when
+    /// that key is also the one [`KeySet::select`] would pick for that header: a key with
+    /// a `kid` (kids are unique), or the default key for tokens without one.
+    pub fn by_own_header(&self, header_b64: &str) -> Option<&Key> {
+        let (i, key) = self
+            .keys
+            .iter()
+            .enumerate()
+            .find(|(_, k)| k.header_b64 == header_b64)?;
+        (key.kid.is_some() || self.no_kid == Some(i)).then_some(&**key)
+    }
+
     /// The key for a token header's `kid` (or the default key when it has none), if its
     /// algorithm is `alg`. Remote keys are consulted after local ones.
     pub fn select(
@@ -993,6 +1017,34 @@ mod tests {
         assert!(set.select("HS256", Some("e"), None).is_none());
         assert!(set.select("none", None, None).is_none());
         assert!(set.select("ES256", Some("other"), None).is_none());
+    }
+
+    #[test]
+    fn own_headers_name_only_the_key_select_would_pick() {
+        let h = |secret: u8, kid: Option<&str>| {
+            Key::hmac(Algorithm::HS256, &[secret; 32], kid.map(str::to_owned)).unwrap()
+        };
+        let set = KeySet::new(vec![h(1, None), h(2, Some("b"))], Some(1), None).unwrap();
+        // The kidless key is the default: its header selects it, as does kid "b"'s.
+        let plain = header_for(Algorithm::HS256, None);
+        let with_b = header_for(Algorithm::HS256, Some("b"));
+        assert!(std::ptr::eq(
+            set.by_own_header(&plain).unwrap(),
+            &*set.keys[0]
+        ));
+        assert!(std::ptr::eq(
+            set.by_own_header(&with_b).unwrap(),
+            &*set.keys[1]
+        ));
+        assert!(set.by_own_header("eyJhbGciOiJub25lIn0").is_none());
+        // Made the default for kidless tokens, key "b" is what a kidless header selects,
+        // so the kidless key's own header must not short-cut to the kidless key.
+        let set = KeySet::new(vec![h(1, None), h(2, Some("b"))], Some(1), Some(1)).unwrap();
+        assert!(set.by_own_header(&plain).is_none());
+        assert!(std::ptr::eq(
+            &*set.select("HS256", None, None).unwrap(),
+            &*set.keys[1]
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::{Clock, Random, new_jti};
 use crate::error::{Error, Result};
-use crate::keys::{KeyLookup, KeySet};
+use crate::keys::{Key, KeyLookup, KeySet};
 use crate::settings::Settings;
 
 /// The claims of a token, in insertion order.
@@ -73,6 +73,27 @@ fn b64_decode(segment: &str) -> Result<Vec<u8>> {
     URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| Error::InvalidToken)
+}
+
+/// Decoded segments up to this size (a 8192-bit RSA signature, any ordinary payload) are
+/// decoded on the stack.
+const STACK_SEGMENT: usize = 1024;
+
+/// [`b64_decode`] into `stack` when the result fits, else into `heap`.
+fn b64_decode_into<'a>(
+    segment: &str,
+    stack: &'a mut [u8; STACK_SEGMENT],
+    heap: &'a mut Vec<u8>,
+) -> Result<&'a [u8]> {
+    // base64 needs 4 characters per 3 bytes; shorter input cannot overflow the buffer.
+    if segment.len() / 4 * 3 + 3 <= STACK_SEGMENT {
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(segment, stack)
+            .map_err(|_| Error::InvalidToken)?;
+        return stack.get(..n).ok_or(Error::InvalidToken);
+    }
+    *heap = b64_decode(segment)?;
+    Ok(heap)
 }
 
 /// Mints and validates tokens for one configuration and one key set.
@@ -298,20 +319,57 @@ impl TokenService {
     /// Structure, header, algorithm pin and signature only; the payload as a JSON object.
     /// Used by `tessera decode` to show a token whose claims fail validation.
     pub fn decode_signed(&self, raw: &str) -> Result<Claims> {
-        let (_, payload) = self.verify_jws(raw)?;
-        parse_object(&payload)
+        self.with_verified_payload(raw, parse_object)
     }
 
     /// Verifies a compact JWS (any payload): three canonical base64url segments, a JSON
     /// object header without `crit`, a key chosen by `kid` (or the default key) whose
-    /// pinned algorithm is the header's `alg`, and a good signature. Returns the header
-    /// and the raw payload. `jku`, `x5u` and embedded `jwk` headers are never followed.
-    pub fn verify_jws(&self, raw: &str) -> Result<(Claims, Vec<u8>)> {
+    /// pinned algorithm is the header's `alg`, and a good signature. Returns the raw
+    /// payload. `jku`, `x5u` and embedded `jwk` headers are never followed.
+    pub fn verify_jws(&self, raw: &str) -> Result<Vec<u8>> {
+        self.with_verified_payload(raw, |payload| Ok(payload.to_vec()))
+    }
+
+    /// [`Self::verify_jws`], handing the decoded payload to `then` from a buffer on the
+    /// stack: the per-request path allocates nothing for the token's bytes.
+    fn with_verified_payload<T>(
+        &self,
+        raw: &str,
+        then: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
         if raw.len() > self.inner.max_token_bytes {
             return Err(Error::InvalidToken);
         }
         let (header, payload, signature) = split_compact(raw)?;
-        let header_map = parse_object(&b64_decode(header)?)?;
+        // Our own tokens carry, byte for byte, the header one of our keys writes; such a
+        // header names that key and its algorithm, so decoding and parsing it again would
+        // reach the same key. Any other header takes the general path.
+        let selected;
+        let key: &Key = match self.inner.keys.by_own_header(header) {
+            Some(k) => k,
+            None => {
+                selected = self.key_for_header(header)?;
+                &selected
+            }
+        };
+        let signing_input_len = header.len() + 1 + payload.len();
+        let signing_input = raw.get(..signing_input_len).ok_or(Error::InvalidToken)?;
+        // Decoded strictly (no padding, no stray bits) before verifying.
+        let mut buf = [0u8; STACK_SEGMENT];
+        let mut heap = Vec::new();
+        let signature_bytes = b64_decode_into(signature, &mut buf, &mut heap)?;
+        if !key.verify_decoded(signing_input.as_bytes(), signature, signature_bytes) {
+            return Err(Error::InvalidToken);
+        }
+        let mut buf = [0u8; STACK_SEGMENT];
+        let mut heap = Vec::new();
+        then(b64_decode_into(payload, &mut buf, &mut heap)?)
+    }
+
+    /// The key a JOSE header selects: a JSON object without `crit`, whose `kid` (or the
+    /// default key when there is none) names a key pinned to the header's `alg`.
+    fn key_for_header(&self, header_b64: &str) -> Result<Arc<Key>> {
+        let header_map = parse_object(&b64_decode(header_b64)?)?;
         let Some(Value::String(alg)) = header_map.get("alg") else {
             return Err(Error::InvalidToken);
         };
@@ -324,19 +382,10 @@ impl TokenService {
             Some(Value::String(k)) => Some(k.as_str()),
             Some(_) => return Err(Error::InvalidToken),
         };
-        let key = self
-            .inner
+        self.inner
             .keys
             .select(alg, kid, self.inner.remote.as_deref())
-            .ok_or(Error::InvalidToken)?;
-        let signing_input_len = header.len() + 1 + payload.len();
-        let signing_input = raw.get(..signing_input_len).ok_or(Error::InvalidToken)?;
-        // Decode the signature strictly too (no padding, no stray bits) before verifying.
-        b64_decode(signature)?;
-        if !key.verify(signing_input.as_bytes(), signature) {
-            return Err(Error::InvalidToken);
-        }
-        Ok((header_map, b64_decode(payload)?))
+            .ok_or(Error::InvalidToken)
     }
 
     /// The `kid` of a token's header without verifying anything (to decide whether a
@@ -549,6 +598,32 @@ mod tests {
             keys,
             ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id"]
         );
+    }
+
+    #[test]
+    fn payloads_of_any_size_and_either_header_path_validate() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let s = service(&Settings::default(), &clock);
+        for size in [0, 700, 1100, 5000] {
+            let mut claims = s.for_user(TokenKind::Access, "1");
+            claims.insert("pad".into(), json!("x".repeat(size)));
+            let raw = s.encode(&claims).unwrap();
+            assert_eq!(s.validate(&raw, None).unwrap(), claims, "{size}");
+            // The same payload under a header we never write (other member order)
+            // takes the general header path and validates the same.
+            let (_, rest) = raw.split_once('.').unwrap();
+            let (payload, _) = rest.split_once('.').unwrap();
+            let payload = URL_SAFE_NO_PAD.decode(payload).unwrap();
+            let other = sign_raw(
+                r#"{"typ":"JWT","alg":"HS256"}"#,
+                std::str::from_utf8(&payload).unwrap(),
+            );
+            assert_eq!(s.validate(&other, None).unwrap(), claims, "{size}");
+            // A tampered signature fails on both paths.
+            let last = if raw.ends_with('A') { 'E' } else { 'A' };
+            let bad = format!("{}{last}", &raw[..raw.len() - 1]);
+            assert!(s.validate(&bad, None).is_err());
+        }
     }
 
     #[test]

@@ -101,11 +101,24 @@ fn health_route() -> MethodRouter<Tessera> {
 
 fn me_route() -> MethodRouter<Tessera> {
     get(|a: Authenticated| async move {
-        Json(json!({"id": a.user.id, "username": a.user.username, "email": a.user.email}))
+        Json(MeBody {
+            id: a.user.id,
+            username: &a.user.username,
+            email: &a.user.email,
+        })
+        .into_response()
     })
     .options(|| async { options_metadata("Me", &["GET", "HEAD", "OPTIONS"]) })
     .fallback(not_allowed("GET, HEAD, OPTIONS"))
     .layer(allow_header("GET, HEAD, OPTIONS"))
+}
+
+/// `GET /api/me/`'s answer, serialised straight from the cached user (no JSON tree).
+#[derive(serde::Serialize)]
+struct MeBody<'a> {
+    id: i64,
+    username: &'a str,
+    email: &'a str,
 }
 
 fn reviews_route() -> MethodRouter<Tessera> {

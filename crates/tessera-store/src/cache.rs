@@ -25,14 +25,32 @@ use crate::{
 /// huge active user base where a miss costs one indexed read).
 const MAX_ENTRIES: usize = 100_000;
 
-type Map = HashMap<i64, (Option<User>, Instant)>;
+/// The cached rows (`None`: no such user), and a counter bumped by every invalidation so
+/// that a read racing a change cannot put the row it read before the change back.
+#[derive(Debug, Default)]
+struct Entries {
+    rows: HashMap<i64, (Option<Arc<User>>, Instant)>,
+    epoch: u64,
+}
+
+impl Entries {
+    fn forget(&mut self, id: Option<i64>) {
+        match id {
+            Some(id) => {
+                self.rows.remove(&id);
+            }
+            None => self.rows.clear(),
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+}
 
 /// A [`Store`] that caches `user_by_id`.
 #[derive(Debug)]
 pub struct UserCache {
     inner: Arc<dyn Store>,
     ttl: Duration,
-    users: Arc<RwLock<Map>>,
+    users: Arc<RwLock<Entries>>,
 }
 
 impl UserCache {
@@ -47,8 +65,23 @@ impl UserCache {
 
     fn forget(&self, id: i64) {
         if let Ok(mut m) = self.users.write() {
-            m.remove(&id);
+            m.forget(Some(id));
         }
+    }
+
+    /// The row from the database, cached unless an invalidation happened meanwhile.
+    async fn load(&self, id: i64) -> Result<Option<Arc<User>>> {
+        let epoch = self.users.read().map(|m| m.epoch).ok();
+        let user = self.inner.user_by_id(id).await?.map(Arc::new);
+        if let Ok(mut m) = self.users.write()
+            && Some(m.epoch) == epoch
+        {
+            if m.rows.len() >= MAX_ENTRIES {
+                m.rows.clear();
+            }
+            m.rows.insert(id, (user.clone(), Instant::now()));
+        }
+        Ok(user)
     }
 }
 
@@ -59,20 +92,24 @@ impl Store for UserCache {
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        if let Ok(m) = self.users.read()
-            && let Some((user, at)) = m.get(&id)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(user.clone());
+        let shared = match self.cached_user(id) {
+            Some(hit) => hit,
+            None => self.load(id).await?,
+        };
+        Ok(shared.map(|u| (*u).clone()))
+    }
+
+    fn cached_user(&self, id: i64) -> Option<Option<Arc<User>>> {
+        let m = self.users.read().ok()?;
+        let (user, at) = m.rows.get(&id)?;
+        (at.elapsed() < self.ttl).then(|| user.clone())
+    }
+
+    async fn shared_user_by_id(&self, id: i64) -> Result<Option<Arc<User>>> {
+        match self.cached_user(id) {
+            Some(hit) => Ok(hit),
+            None => self.load(id).await,
         }
-        let user = self.inner.user_by_id(id).await?;
-        if let Ok(mut m) = self.users.write() {
-            if m.len() >= MAX_ENTRIES {
-                m.clear();
-            }
-            m.insert(id, (user.clone(), Instant::now()));
-        }
-        Ok(user)
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
@@ -161,13 +198,13 @@ impl Store for UserCache {
                 match &ev {
                     RevocationEvent::UserChanged(id) => {
                         if let Ok(mut m) = users.write() {
-                            m.remove(id);
+                            m.forget(Some(*id));
                         }
                     }
                     // Missed notifications may have been user changes: start over.
                     RevocationEvent::Resync => {
                         if let Ok(mut m) = users.write() {
-                            m.clear();
+                            m.forget(None);
                         }
                     }
                     RevocationEvent::Revoked(_) => {}

@@ -254,6 +254,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The user with primary key `id`.
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// [`Store::user_by_id`], shared rather than copied: a caching store hands out the
+    /// row it holds.
+    async fn shared_user_by_id(&self, id: i64) -> Result<Option<Arc<User>>> {
+        Ok(self.user_by_id(id).await?.map(Arc::new))
+    }
+    /// The user with primary key `id` if this store holds it in memory and it is fresh
+    /// (`Some(None)`: known not to exist); `None` when only the database can tell. Lets
+    /// the authentication hot path skip an `await` (and its boxed future) on a hit.
+    fn cached_user(&self, _id: i64) -> Option<Option<Arc<User>>> {
+        None
+    }
     /// The user with exactly this username (case-sensitive).
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
     /// All users, ordered by id.
