@@ -9,7 +9,7 @@ use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera_axum::{
-    ApiError, Authenticated, Fields, Tessera, Validator, allow_header, options_metadata,
+    ApiError, Authenticated, Fields, Stateless, Tessera, Validator, allow_header, options_metadata,
 };
 use tessera_core::clock::iso_datetime;
 use tessera_store::{NewReview, Review};
@@ -22,7 +22,12 @@ use crate::config::ServerConfig;
 pub fn build(tessera: Tessera, server: &ServerConfig) -> Router {
     let mut router = tessera_axum::token_router::<Tessera>();
     router = tessera_axum::with_and_without_slash(router, "/api/health/", health_route());
-    router = tessera_axum::with_and_without_slash(router, "/api/me/", me_route());
+    let me = if server.stateless_authentication {
+        me_stateless_route()
+    } else {
+        me_route()
+    };
+    router = tessera_axum::with_and_without_slash(router, "/api/me/", me);
     router = tessera_axum::with_and_without_slash(router, "/api/reviews/", reviews_route());
     router = tessera_axum::with_and_without_slash(router, "/api/me/password/", password_route());
     let header_name = tessera.header_name().clone();
@@ -113,10 +118,31 @@ fn me_route() -> MethodRouter<Tessera> {
     .layer(allow_header("GET, HEAD, OPTIONS"))
 }
 
-/// `GET /api/me/`'s answer, serialised straight from the cached user (no JSON tree).
+/// `GET /api/me/` with `STATELESS_AUTHENTICATION`: what the token says, no user read
+/// (the id as the token carries it; `username`/`email` from claims, empty without them).
+fn me_stateless_route() -> MethodRouter<Tessera> {
+    get(|s: Stateless, State(t): State<Tessera>| async move {
+        let claims = &s.user.claims;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
+        Json(MeBody {
+            id: claims
+                .get(&t.settings().user_id_claim)
+                .unwrap_or(&Value::Null),
+            username: text("username"),
+            email: text("email"),
+        })
+        .into_response()
+    })
+    .options(|| async { options_metadata("Me", &["GET", "HEAD", "OPTIONS"]) })
+    .fallback(not_allowed("GET, HEAD, OPTIONS"))
+    .layer(allow_header("GET, HEAD, OPTIONS"))
+}
+
+/// `GET /api/me/`'s answer, serialised straight from the user or the claims (no JSON
+/// tree built first).
 #[derive(serde::Serialize)]
-struct MeBody<'a> {
-    id: i64,
+struct MeBody<'a, Id: serde::Serialize> {
+    id: Id,
     username: &'a str,
     email: &'a str,
 }

@@ -48,6 +48,11 @@ pub struct ServerConfig {
         deserialize_with = "seconds_or_zero"
     )]
     pub user_cache_ttl: u64,
+    /// `STATELESS_AUTHENTICATION` (false): the demo API's `/api/me/` trusts the token
+    /// alone, as Simple JWT's `JWTStatelessUserAuthentication`: no user read, so a
+    /// deactivated or deleted user keeps access until the access token expires.
+    #[serde(rename = "STATELESS_AUTHENTICATION", default)]
+    pub stateless_authentication: bool,
 }
 
 fn default_user_cache_ttl() -> u64 {
@@ -95,6 +100,7 @@ const SERVER_KEYS: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
     "USER_CACHE_TTL",
+    "STATELESS_AUTHENTICATION",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.

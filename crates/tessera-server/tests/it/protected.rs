@@ -371,3 +371,34 @@ async fn reviews_demo_api() {
     let r = s.get("/api/reviews/", Some(&access)).await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn stateless_me_trusts_the_token_alone() {
+    let s = TestServer::start(json!({"STATELESS_AUTHENTICATION": true})).await;
+    let alice = s.user("alice", "alice-pass").await;
+    let (access, _) = s.login("alice", "alice-pass").await;
+    let r = s.get("/api/me/", Some(&access)).await;
+    // The id as the token carries it: a string, as Simple JWT's TokenUser.id.
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        json!({"id": alice.id.to_string(), "username": "alice", "email": "alice@example.com"})
+    );
+    // No user read: deactivating the user does not stop the token (that is the trade).
+    s.store().set_active(alice.id, false).await.unwrap();
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
+    // The token still has to be good.
+    assert_eq!(s.get("/api/me/", None).await.body, not_provided());
+    let r = s.get("/api/me/", Some(&format!("{access}x"))).await;
+    assert_eq!(r.status, 401);
+    // Without the claims the token-only answer has empty names.
+    let bare =
+        TestServer::start(json!({"STATELESS_AUTHENTICATION": true, "USER_CLAIM_FIELDS": []})).await;
+    let bob = bare.user("bob", "bob-pass-123").await;
+    let (access, _) = bare.login("bob", "bob-pass-123").await;
+    let r = bare.get("/api/me/", Some(&access)).await;
+    assert_eq!(
+        r.body,
+        json!({"id": bob.id.to_string(), "username": "", "email": ""})
+    );
+}
