@@ -33,7 +33,7 @@ SQL
 echo "filled in $(( $(date +%s) - start )) s; database $(du -h "$DB" | cut -f1)" >&2
 run() {
     local dir="$1" port="$2"
-    (cd "$dir" && "$BIN" serve --bind "127.0.0.1:$port" >/dev/null 2>&1) &
+    (cd "$dir" && exec "$BIN" serve --bind "127.0.0.1:$port" >/dev/null 2>&1) &
     PID=$!
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/api/health/" && break; sleep 0.1; done
     "$SHARED/bench/bench.sh" --base "http://127.0.0.1:$port" --server-pid "$PID" --duration "$DURATION" \
