@@ -16,7 +16,7 @@ use tessera_store::{NewUser, UserCache};
 fn extractor(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (tessera, token) = rt.block_on(async {
+    let (tessera, uncached, token) = rt.block_on(async {
         let url = format!("sqlite://{}/bench.sqlite3", dir.path().display());
         let store = tessera_store::open(&url).await.unwrap();
         store.migrate().await.unwrap();
@@ -31,14 +31,17 @@ fn extractor(c: &mut Criterion) {
             b"an-hmac-secret-of-at-least-32-bytes-long!!",
         )
         .unwrap();
-        let t = Tessera::builder(Settings::default(), keys, cached)
+        let t = Tessera::builder(Settings::default(), keys.clone(), cached.clone())
             .build()
             .unwrap();
+        // The same without the verified-token cache: every request validates afresh.
+        let off = Settings::from_json(serde_json::json!({"VERIFIED_TOKEN_CACHE": 0})).unwrap();
+        let uncached = Tessera::builder(off, keys, cached).build().unwrap();
         let token = t
             .tokens()
             .encode(&t.tokens().for_user(TokenKind::Access, &user.id.to_string()))
             .unwrap();
-        (t, token)
+        (t, uncached, token)
     });
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -51,6 +54,15 @@ fn extractor(c: &mut Criterion) {
                 let raw = tessera.bearer(black_box(&headers)).unwrap().unwrap();
                 let (claims, _) = tessera.validate_bearer(raw).await.unwrap();
                 tessera.user_for_claims(&claims).await.unwrap()
+            })
+        })
+    });
+    c.bench_function("extractor/authenticated, VERIFIED_TOKEN_CACHE=0", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let raw = uncached.bearer(black_box(&headers)).unwrap().unwrap();
+                let (claims, _) = uncached.validate_bearer(raw).await.unwrap();
+                uncached.user_for_claims(&claims).await.unwrap()
             })
         })
     });

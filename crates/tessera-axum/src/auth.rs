@@ -43,8 +43,8 @@ pub const SESSION_CLAIM: &str = "sid";
 pub struct Authenticated {
     /// The user, as stored (shared with the user cache: no copy per request).
     pub user: Arc<User>,
-    /// The validated token's claims.
-    pub claims: Claims,
+    /// The validated token's claims (shared with the verified-token cache).
+    pub claims: Arc<Claims>,
     /// Which accepted class validated the token.
     pub kind: TokenKind,
 }
@@ -131,9 +131,26 @@ impl Tessera {
     /// Validates a raw token as a token of `kind`, consulting the blacklist for the
     /// blacklistable kinds in Simple JWT's order (after the signature, before the type).
     pub async fn validate_token(&self, raw: &str, kind: TokenKind) -> Result<Claims, ApiError> {
+        let claims = self.check_token(raw, kind, false).await?;
+        Ok(Arc::try_unwrap(claims).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// [`Self::validate_token`], decoding through the verified-token cache when `cached`
+    /// (protected routes, where the same token comes back request after request). The
+    /// blacklist and revocation checks run either way.
+    async fn check_token(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        cached: bool,
+    ) -> Result<Arc<Claims>, ApiError> {
         let tokens = self.tokens();
         self.prepare_remote_key(raw).await;
-        let claims = tokens.decode(raw)?;
+        let claims = if cached {
+            tokens.decode_cached(raw)?
+        } else {
+            Arc::new(tokens.decode(raw)?)
+        };
         if kind.is_blacklistable()
             && let Some(jti) = tokens.jti(&claims)
             && self.store().is_blacklisted(jti).await?
@@ -165,11 +182,11 @@ impl Tessera {
     }
 
     /// Tries each of `AUTH_TOKEN_CLASSES` in order; the first that validates wins.
-    pub async fn validate_bearer(&self, raw: &[u8]) -> Result<(Claims, TokenKind), ApiError> {
+    pub async fn validate_bearer(&self, raw: &[u8]) -> Result<(Arc<Claims>, TokenKind), ApiError> {
         let raw = std::str::from_utf8(raw).unwrap_or("");
         let mut messages = Vec::new();
         for &kind in &self.settings().auth_token_classes {
-            match self.validate_token(raw, kind).await {
+            match self.check_token(raw, kind, true).await {
                 Ok(claims) => return Ok((claims, kind)),
                 Err(ApiError::Token(e)) => messages.push(TokenMessage {
                     token_class: kind.class_name(),
@@ -185,7 +202,7 @@ impl Tessera {
     async fn authenticate_request(
         &self,
         headers: &HeaderMap,
-    ) -> Result<(Claims, TokenKind), ApiError> {
+    ) -> Result<(Arc<Claims>, TokenKind), ApiError> {
         let raw = self.bearer(headers)?.ok_or(ApiError::NotAuthenticated)?;
         self.validate_bearer(raw).await
     }

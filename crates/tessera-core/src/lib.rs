@@ -30,6 +30,7 @@ pub mod keys;
 pub mod password;
 pub mod settings;
 pub mod token;
+mod token_cache;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SystemClock};

@@ -253,6 +253,13 @@ pub struct Settings {
     /// Tessera: `MAX_JSON_DEPTH` (32): deeper nesting in a request body gets 400.
     #[serde(rename = "MAX_JSON_DEPTH")]
     pub max_json_depth: usize,
+    /// Tessera: `VERIFIED_TOKEN_CACHE` (4096; 0 = off): how many tokens that passed
+    /// signature and claim validation on a protected route are remembered, so a client
+    /// sending the same access token again is not verified and parsed again. Only the
+    /// time claims (`exp`, `nbf`, `iat`) change with time, and they are checked on every
+    /// use; blacklist, revocation and user checks never come from the cache.
+    #[serde(rename = "VERIFIED_TOKEN_CACHE")]
+    pub verified_token_cache: usize,
 }
 
 impl Default for Settings {
@@ -311,6 +318,7 @@ impl Default for Settings {
             max_token_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
             max_json_depth: 32,
+            verified_token_cache: 4096,
         }
     }
 }
@@ -371,6 +379,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_TOKEN_BYTES",
     "MAX_HEADER_BYTES",
     "MAX_JSON_DEPTH",
+    "VERIFIED_TOKEN_CACHE",
 ];
 
 /// User fields that `USER_CLAIM_FIELDS` may name.
@@ -472,6 +481,12 @@ impl Settings {
             ("MAX_TOKEN_BYTES", self.max_token_bytes, 512, 1 << 20),
             ("MAX_HEADER_BYTES", self.max_header_bytes, 4096, 1 << 20),
             ("MAX_JSON_DEPTH", self.max_json_depth, 2, 128),
+            (
+                "VERIFIED_TOKEN_CACHE",
+                self.verified_token_cache,
+                0,
+                1 << 20,
+            ),
             (
                 "PASSWORD_HASH_CONCURRENCY",
                 self.password_hash_concurrency,

@@ -18,6 +18,7 @@ use crate::clock::{Clock, Random, new_jti};
 use crate::error::{Error, Result};
 use crate::keys::{Key, KeyLookup, KeySet};
 use crate::settings::Settings;
+use crate::token_cache::VerifiedTokens;
 
 /// The claims of a token, in insertion order.
 pub type Claims = Map<String, Value>;
@@ -120,6 +121,7 @@ struct Inner {
     user_id_claim: String,
     remote: Option<Arc<dyn KeyLookup>>,
     max_token_bytes: usize,
+    verified: VerifiedTokens,
 }
 
 impl TokenService {
@@ -148,6 +150,7 @@ impl TokenService {
                 user_id_claim: settings.user_id_claim.clone(),
                 remote: None,
                 max_token_bytes: settings.max_token_bytes,
+                verified: VerifiedTokens::new(settings.verified_token_cache),
             }),
         }
     }
@@ -316,6 +319,27 @@ impl TokenService {
         Ok(claims)
     }
 
+    /// [`Self::decode`] for the authentication of a request, through the verified-token
+    /// cache (`VERIFIED_TOKEN_CACHE`): a token that validated before with one of our own
+    /// keys has only its time claims checked again, since nothing else about fixed token
+    /// bytes can change while the service lives. The answer is the same as `decode`'s.
+    pub fn decode_cached(&self, raw: &str) -> Result<Arc<Claims>> {
+        if let Some(claims) = self.inner.verified.get(raw) {
+            if let Err(e) = self.validate_registered(&claims) {
+                self.inner.verified.remove(raw);
+                return Err(e);
+            }
+            return Ok(claims);
+        }
+        let (claims, local_key) = self.verify_payload(raw, parse_object)?;
+        self.validate_registered(&claims)?;
+        let claims = Arc::new(claims);
+        if local_key {
+            self.inner.verified.insert(raw, claims.clone());
+        }
+        Ok(claims)
+    }
+
     /// Structure, header, algorithm pin and signature only; the payload as a JSON object.
     /// Used by `tessera decode` to show a token whose claims fail validation.
     pub fn decode_signed(&self, raw: &str) -> Result<Claims> {
@@ -337,6 +361,16 @@ impl TokenService {
         raw: &str,
         then: impl FnOnce(&[u8]) -> Result<T>,
     ) -> Result<T> {
+        self.verify_payload(raw, then).map(|(t, _)| t)
+    }
+
+    /// [`Self::with_verified_payload`], also telling whether the key that verified the
+    /// token is one of ours (`false`: a key from `JWK_URL`).
+    fn verify_payload<T>(
+        &self,
+        raw: &str,
+        then: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<(T, bool)> {
         if raw.len() > self.inner.max_token_bytes {
             return Err(Error::InvalidToken);
         }
@@ -345,11 +379,12 @@ impl TokenService {
         // header names that key and its algorithm, so decoding and parsing it again would
         // reach the same key. Any other header takes the general path.
         let selected;
-        let key: &Key = match self.inner.keys.by_own_header(header) {
-            Some(k) => k,
+        let (key, local_key): (&Key, bool) = match self.inner.keys.by_own_header(header) {
+            Some(k) => (k, true),
             None => {
-                selected = self.key_for_header(header)?;
-                &selected
+                let local;
+                (selected, local) = self.key_for_header(header)?;
+                (&selected, local)
             }
         };
         let signing_input_len = header.len() + 1 + payload.len();
@@ -363,12 +398,16 @@ impl TokenService {
         }
         let mut buf = [0u8; STACK_SEGMENT];
         let mut heap = Vec::new();
-        then(b64_decode_into(payload, &mut buf, &mut heap)?)
+        Ok((
+            then(b64_decode_into(payload, &mut buf, &mut heap)?)?,
+            local_key,
+        ))
     }
 
     /// The key a JOSE header selects: a JSON object without `crit`, whose `kid` (or the
-    /// default key when there is none) names a key pinned to the header's `alg`.
-    fn key_for_header(&self, header_b64: &str) -> Result<Arc<Key>> {
+    /// default key when there is none) names a key pinned to the header's `alg`; and
+    /// whether it is one of our own keys rather than a remote one.
+    fn key_for_header(&self, header_b64: &str) -> Result<(Arc<Key>, bool)> {
         let header_map = parse_object(&b64_decode(header_b64)?)?;
         let Some(Value::String(alg)) = header_map.get("alg") else {
             return Err(Error::InvalidToken);
@@ -382,9 +421,13 @@ impl TokenService {
             Some(Value::String(k)) => Some(k.as_str()),
             Some(_) => return Err(Error::InvalidToken),
         };
+        if let Some(key) = self.inner.keys.select(alg, kid, None) {
+            return Ok((key, true));
+        }
         self.inner
             .keys
             .select(alg, kid, self.inner.remote.as_deref())
+            .map(|key| (key, false))
             .ok_or(Error::InvalidToken)
     }
 
@@ -598,6 +641,90 @@ mod tests {
             keys,
             ["token_type", "exp", "iat", "jti", "refresh_exp", "user_id"]
         );
+    }
+
+    #[test]
+    fn the_verified_token_cache_answers_as_decode_does() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let s = service(&Settings::default(), &clock);
+        let raw = s.encode(&s.for_user(TokenKind::Access, "1")).unwrap();
+        let first = s.decode_cached(&raw).unwrap();
+        let again = s.decode_cached(&raw).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second use is a hit");
+        assert_eq!(*first, s.decode(&raw).unwrap());
+        // Other bytes never hit, whatever they share with the held token.
+        let last = if raw.ends_with('A') { 'E' } else { 'A' };
+        let tampered = format!("{}{last}", &raw[..raw.len() - 1]);
+        assert_eq!(s.decode_cached(&tampered), Err(Error::InvalidToken));
+        assert_eq!(
+            s.decode_cached(&format!("{raw} ")),
+            s.decode(&format!("{raw} ")).map(Arc::new)
+        );
+        // Time claims are checked on every hit: expiry and a not-yet-valid token.
+        clock.advance_secs(300);
+        assert_eq!(s.decode_cached(&raw), Err(Error::ExpiredToken));
+        clock.set_secs(1_000_000);
+        let fresh = s.decode_cached(&raw).unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &fresh),
+            "the expired entry was dropped"
+        );
+        let mut later = s.for_user(TokenKind::Access, "1");
+        later.insert("nbf".into(), json!(1_000_100));
+        let later = s.encode(&later).unwrap();
+        assert_eq!(s.decode_cached(&later), Err(Error::InvalidToken));
+        clock.advance_secs(100);
+        assert!(s.decode_cached(&later).is_ok());
+        clock.set_secs(1_000_000);
+        assert_eq!(s.decode_cached(&later), Err(Error::InvalidToken));
+
+        // VERIFIED_TOKEN_CACHE = 0: every use is validated afresh.
+        let off = Settings::from_json(json!({"VERIFIED_TOKEN_CACHE": 0})).unwrap();
+        let s = service(&off, &clock);
+        let a = s.decode_cached(&raw).unwrap();
+        assert!(!Arc::ptr_eq(&a, &s.decode_cached(&raw).unwrap()));
+    }
+
+    #[derive(Debug)]
+    struct Remote(Arc<Key>);
+
+    impl KeyLookup for Remote {
+        fn key(&self, kid: &str) -> Option<Arc<Key>> {
+            (self.0.kid() == Some(kid)).then(|| self.0.clone())
+        }
+    }
+
+    #[test]
+    fn tokens_checked_with_a_remote_key_are_not_cached() {
+        let clock = ManualClock::at_secs(1_000_000);
+        let settings = Settings::default();
+        let remote_key = Key::hmac(Algorithm::HS256, &[9u8; 32], Some("r".into())).unwrap();
+        let signer = TokenService::new(
+            &settings,
+            KeySet::single(Key::hmac(Algorithm::HS256, &[9u8; 32], Some("r".into())).unwrap())
+                .unwrap(),
+            Arc::new(clock.clone()),
+            Arc::new(OsRandom),
+        );
+        let raw = signer
+            .encode(&signer.for_user(TokenKind::Access, "1"))
+            .unwrap();
+        let s = TokenService::with_remote_keys(
+            &settings,
+            KeySet::hmac(Algorithm::HS256, KEY).unwrap(),
+            Arc::new(clock.clone()),
+            Arc::new(OsRandom),
+            Arc::new(Remote(Arc::new(remote_key))),
+        );
+        let a = s.decode_cached(&raw).unwrap();
+        let b = s.decode_cached(&raw).unwrap();
+        assert!(
+            !Arc::ptr_eq(&a, &b),
+            "a remote key may be withdrawn: never cached"
+        );
+        let own = s.encode(&s.for_user(TokenKind::Access, "1")).unwrap();
+        let a = s.decode_cached(&own).unwrap();
+        assert!(Arc::ptr_eq(&a, &s.decode_cached(&own).unwrap()));
     }
 
     #[test]

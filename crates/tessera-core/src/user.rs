@@ -99,8 +99,8 @@ impl ClaimsHook for FieldClaims {
 pub struct TokenUser {
     /// The user id claim's value, as a string (`"1"`).
     pub id: String,
-    /// All validated claims, for custom ones.
-    pub claims: Map<String, Value>,
+    /// All validated claims, for custom ones (shared with the verified-token cache).
+    pub claims: std::sync::Arc<Map<String, Value>>,
 }
 
 impl TokenUser {

@@ -402,3 +402,33 @@ async fn stateless_me_trusts_the_token_alone() {
         json!({"id": bob.id.to_string(), "username": "", "email": ""})
     );
 }
+
+#[tokio::test]
+async fn a_token_seen_before_meets_every_check_again() {
+    // The verified-token cache (on by default) must never answer for the checks that
+    // can change: the user, and the token's time claims.
+    let s = TestServer::start(json!({})).await;
+    let alice = s.user("alice", "alice-pass").await;
+    let (access, _) = s.login("alice", "alice-pass").await;
+    for _ in 0..3 {
+        assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
+    }
+    s.store().set_active(alice.id, false).await.unwrap();
+    let r = s.get("/api/me/", Some(&access)).await;
+    assert_eq!(
+        r.body,
+        json!({"detail": "User is inactive", "code": "user_inactive"})
+    );
+    s.store().set_active(alice.id, true).await.unwrap();
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
+    s.clock.advance_secs(300);
+    let r = s.get("/api/me/", Some(&access)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["messages"][0]["message"], "Token is expired");
+    // A byte changed is another token, checked from scratch.
+    s.clock.advance_secs(-300);
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
+    let last = if access.ends_with('A') { 'E' } else { 'A' };
+    let forged = format!("{}{last}", &access[..access.len() - 1]);
+    assert_eq!(s.get("/api/me/", Some(&forged)).await.status, 401);
+}
