@@ -325,7 +325,7 @@ impl TokenService {
     /// bytes can change while the service lives. The answer is the same as `decode`'s.
     pub fn decode_cached(&self, raw: &str) -> Result<Arc<Claims>> {
         if let Some(claims) = self.inner.verified.get(raw) {
-            if let Err(e) = self.validate_registered(&claims) {
+            if let Err(e) = self.validate_times(&claims) {
                 self.inner.verified.remove(raw);
                 return Err(e);
             }
@@ -445,24 +445,7 @@ impl TokenService {
     }
 
     fn validate_registered(&self, c: &Claims) -> Result<()> {
-        let now = self.inner.clock.now_secs();
-        let leeway = self.inner.leeway;
-        if let Some(v) = c.get("iat") {
-            let iat = int_claim(v)?;
-            if iat > now.saturating_add(leeway) {
-                return Err(Error::InvalidToken);
-            }
-        }
-        if let Some(v) = c.get("nbf")
-            && int_claim(v)? > now.saturating_add(leeway)
-        {
-            return Err(Error::InvalidToken);
-        }
-        if let Some(v) = c.get("exp")
-            && int_claim(v)? <= now.saturating_sub(leeway)
-        {
-            return Err(Error::ExpiredToken);
-        }
+        self.validate_times(c)?;
         if let Some(iss) = &self.inner.issuer {
             match c.get("iss") {
                 Some(Value::String(s)) if s == iss => {}
@@ -492,6 +475,30 @@ impl TokenService {
             if c.get(name).is_some_and(|v| !v.is_string()) {
                 return Err(Error::InvalidToken);
             }
+        }
+        Ok(())
+    }
+
+    /// The registered claims that change meaning with time (`iat`, `nbf`, `exp`), in
+    /// PyJWT's order: all a cached token needs checking again.
+    fn validate_times(&self, c: &Claims) -> Result<()> {
+        let now = self.inner.clock.now_secs();
+        let leeway = self.inner.leeway;
+        if let Some(v) = c.get("iat") {
+            let iat = int_claim(v)?;
+            if iat > now.saturating_add(leeway) {
+                return Err(Error::InvalidToken);
+            }
+        }
+        if let Some(v) = c.get("nbf")
+            && int_claim(v)? > now.saturating_add(leeway)
+        {
+            return Err(Error::InvalidToken);
+        }
+        if let Some(v) = c.get("exp")
+            && int_claim(v)? <= now.saturating_sub(leeway)
+        {
+            return Err(Error::ExpiredToken);
         }
         Ok(())
     }
