@@ -394,6 +394,14 @@ async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
 }
 
 async fn run_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<Result<WriteResult>>> {
+    if let [job] = batch
+        && let WriteOp::Outstand(t) = &job.op
+        && t.family_id.is_some()
+    {
+        return Ok(vec![
+            outstand_alone(pool, t).await.map(|()| WriteResult::Done),
+        ]);
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     // A lone write (the usual case when load is light) needs no savepoint: refusing it
     // is rolling back the whole transaction. Two statements fewer, each a round trip to
@@ -436,6 +444,42 @@ async fn run_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<Result<W
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// A login's ledger entry (its family, then its row) when nothing else is waiting: the
+/// whole transaction, `BEGIN` to `COMMIT`, in one round trip to SQLite's thread instead
+/// of four. The same statements as [`insert_outstanding`]; if any fails the transaction
+/// is rolled back, and a connection that cannot roll back is closed, never reused.
+async fn outstand_alone(pool: &SqlitePool, t: &OutstandingToken) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let done = sqlx::query(
+        "BEGIN IMMEDIATE; \
+         INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) \
+         VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL) \
+         ON CONFLICT (id) DO NOTHING; \
+         INSERT INTO token_blacklist_outstandingtoken \
+         (token, created_at, expires_at, user_id, jti, family_id) \
+         VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
+         ON CONFLICT (jti) DO NOTHING; \
+         COMMIT",
+    )
+    .bind(&t.token)
+    .bind(django_datetime(t.created_at))
+    .bind(django_datetime(t.expires_at))
+    .bind(t.user_id)
+    .bind(&t.jti)
+    .bind(&t.family_id)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = done {
+        // Fails harmlessly when `BEGIN` itself failed; the connection is then closed
+        // too, which only costs reopening it.
+        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 impl SqliteStore {
