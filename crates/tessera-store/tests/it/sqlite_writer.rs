@@ -1,7 +1,7 @@
 //! SQLite's ledger writer, where it takes a path of its own: a lone login entry is sent
 //! as one `BEGIN … COMMIT` round trip, which must stay all-or-nothing.
 
-use tessera_store::{NewUser, OutstandingToken, Store, open};
+use tessera_store::{NewUser, OutstandingToken, open};
 
 fn login_entry(jti: &str, user: i64, family: &str) -> OutstandingToken {
     OutstandingToken {
