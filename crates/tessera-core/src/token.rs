@@ -324,8 +324,8 @@ impl TokenService {
     /// keys has only its time claims checked again, since nothing else about fixed token
     /// bytes can change while the service lives. The answer is the same as `decode`'s.
     pub fn decode_cached(&self, raw: &str) -> Result<Arc<Claims>> {
-        if let Some(claims) = self.inner.verified.get(raw) {
-            if let Err(e) = self.validate_times(&claims) {
+        if let Some((claims, times)) = self.inner.verified.get(raw) {
+            if let Err(e) = self.check_times(times) {
                 self.inner.verified.remove(raw);
                 return Err(e);
             }
@@ -335,7 +335,10 @@ impl TokenService {
         self.validate_registered(&claims)?;
         let claims = Arc::new(claims);
         if local_key {
-            self.inner.verified.insert(raw, claims.clone());
+            // Kept with the time claims already read out: a hit needs no map lookups.
+            self.inner
+                .verified
+                .insert(raw, claims.clone(), Times::of(&claims)?);
         }
         Ok(claims)
     }
@@ -482,22 +485,18 @@ impl TokenService {
     /// The registered claims that change meaning with time (`iat`, `nbf`, `exp`), in
     /// PyJWT's order: all a cached token needs checking again.
     fn validate_times(&self, c: &Claims) -> Result<()> {
+        self.check_times(Times::of(c)?)
+    }
+
+    fn check_times(&self, t: Times) -> Result<()> {
         let now = self.inner.clock.now_secs();
         let leeway = self.inner.leeway;
-        if let Some(v) = c.get("iat") {
-            let iat = int_claim(v)?;
-            if iat > now.saturating_add(leeway) {
-                return Err(Error::InvalidToken);
-            }
-        }
-        if let Some(v) = c.get("nbf")
-            && int_claim(v)? > now.saturating_add(leeway)
+        if t.iat.is_some_and(|iat| iat > now.saturating_add(leeway))
+            || t.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway))
         {
             return Err(Error::InvalidToken);
         }
-        if let Some(v) = c.get("exp")
-            && int_claim(v)? <= now.saturating_sub(leeway)
-        {
+        if t.exp.is_some_and(|exp| exp <= now.saturating_sub(leeway)) {
             return Err(Error::ExpiredToken);
         }
         Ok(())
@@ -588,6 +587,27 @@ fn parse_object(bytes: &[u8]) -> Result<Claims> {
     match v.0 {
         Value::Object(m) => Ok(m),
         _ => Err(Error::InvalidToken),
+    }
+}
+
+/// A token's time claims, read out once: what must be checked again on every use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Times {
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
+}
+
+impl Times {
+    /// The time claims of `c`; any that is present but not a NumericDate is an invalid
+    /// token (PyJWT's order of reading them does not change which error that is).
+    fn of(c: &Claims) -> Result<Times> {
+        let read = |name| c.get(name).map(int_claim).transpose();
+        Ok(Times {
+            iat: read("iat")?,
+            nbf: read("nbf")?,
+            exp: read("exp")?,
+        })
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 
-use crate::token::Claims;
+use crate::token::{Claims, Times};
 
 /// The cache. Cloning a service shares it.
 #[derive(Debug)]
@@ -29,7 +29,10 @@ pub(crate) struct VerifiedTokens {
 }
 
 /// Tokens by their keyed hash; a collision keeps both entries.
-type Entries = HashMap<u64, Vec<(Box<str>, Arc<Claims>)>, BuildHasherDefault<PassThrough>>;
+type Entries = HashMap<u64, Vec<Entry>, BuildHasherDefault<PassThrough>>;
+
+/// One validated token: its text, its claims, and its time claims read out.
+type Entry = (Box<str>, Arc<Claims>, Times);
 
 impl VerifiedTokens {
     /// A cache of at most `capacity` tokens (0: nothing is ever kept).
@@ -41,8 +44,8 @@ impl VerifiedTokens {
         }
     }
 
-    /// The claims of `raw` if it was validated before.
-    pub(crate) fn get(&self, raw: &str) -> Option<Arc<Claims>> {
+    /// The claims (and time claims) of `raw` if it was validated before.
+    pub(crate) fn get(&self, raw: &str) -> Option<(Arc<Claims>, Times)> {
         if self.capacity == 0 {
             return None;
         }
@@ -51,12 +54,12 @@ impl VerifiedTokens {
         entries
             .get(&hash)?
             .iter()
-            .find(|(token, _)| same_token(token, raw))
-            .map(|(_, claims)| claims.clone())
+            .find(|(token, ..)| same_token(token, raw))
+            .map(|(_, claims, times)| (claims.clone(), *times))
     }
 
     /// Remembers that `raw` validated to `claims`.
-    pub(crate) fn insert(&self, raw: &str, claims: Arc<Claims>) {
+    pub(crate) fn insert(&self, raw: &str, claims: Arc<Claims>, times: Times) {
         if self.capacity == 0 {
             return;
         }
@@ -68,8 +71,8 @@ impl VerifiedTokens {
             entries.clear();
         }
         let slot = entries.entry(hash).or_default();
-        if !slot.iter().any(|(token, _)| same_token(token, raw)) {
-            slot.push((raw.into(), claims));
+        if !slot.iter().any(|(token, ..)| same_token(token, raw)) {
+            slot.push((raw.into(), claims, times));
         }
     }
 
@@ -79,7 +82,7 @@ impl VerifiedTokens {
         if let Ok(mut entries) = self.entries.write()
             && let Some(slot) = entries.get_mut(&hash)
         {
-            slot.retain(|(token, _)| !same_token(token, raw));
+            slot.retain(|(token, ..)| !same_token(token, raw));
             if slot.is_empty() {
                 entries.remove(&hash);
             }
@@ -142,18 +145,18 @@ mod tests {
     #[test]
     fn holds_exact_tokens_only_and_stays_bounded() {
         let cache = VerifiedTokens::new(3);
-        cache.insert("a.b.c", claims(1));
-        assert_eq!(cache.get("a.b.c").unwrap()["n"], json!(1));
+        cache.insert("a.b.c", claims(1), Times::default());
+        assert_eq!(cache.get("a.b.c").unwrap().0["n"], json!(1));
         assert!(cache.get("a.b.C").is_none());
         assert!(cache.get("a.b.c ").is_none());
         assert!(cache.get("").is_none());
-        cache.insert("a.b.c", claims(2));
+        cache.insert("a.b.c", claims(2), Times::default());
         assert_eq!(cache.len(), 1, "one entry per token");
-        cache.insert("d.e.f", claims(3));
-        cache.insert("g.h.i", claims(4));
+        cache.insert("d.e.f", claims(3), Times::default());
+        cache.insert("g.h.i", claims(4), Times::default());
         assert_eq!(cache.len(), 3);
         // Full: it starts over rather than growing.
-        cache.insert("j.k.l", claims(5));
+        cache.insert("j.k.l", claims(5), Times::default());
         assert_eq!(cache.len(), 1);
         assert!(cache.get("a.b.c").is_none());
         cache.remove("j.k.l");
@@ -165,21 +168,21 @@ mod tests {
         let cache = VerifiedTokens::new(10);
         let tail = ".".repeat(40);
         let (a, b) = (format!("a{tail}"), format!("b{tail}"));
-        cache.insert(&a, claims(1));
+        cache.insert(&a, claims(1), Times::default());
         assert!(cache.get(&b).is_none());
-        cache.insert(&b, claims(2));
+        cache.insert(&b, claims(2), Times::default());
         assert_eq!(cache.len(), 2);
-        assert_eq!(cache.get(&a).unwrap()["n"], json!(1));
-        assert_eq!(cache.get(&b).unwrap()["n"], json!(2));
+        assert_eq!(cache.get(&a).unwrap().0["n"], json!(1));
+        assert_eq!(cache.get(&b).unwrap().0["n"], json!(2));
         cache.remove(&a);
         assert!(cache.get(&a).is_none());
-        assert_eq!(cache.get(&b).unwrap()["n"], json!(2));
+        assert_eq!(cache.get(&b).unwrap().0["n"], json!(2));
     }
 
     #[test]
     fn a_zero_capacity_keeps_nothing() {
         let cache = VerifiedTokens::new(0);
-        cache.insert("a.b.c", claims(1));
+        cache.insert("a.b.c", claims(1), Times::default());
         assert!(cache.get("a.b.c").is_none());
     }
 }
