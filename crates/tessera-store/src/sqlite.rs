@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
 use tessera_core::User;
@@ -114,19 +114,43 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
     })
 }
 
+/// The family a ledger row starts, unless it exists. Reads the row's values as
+/// [`bind_row`] binds them.
+const INSERT_FAMILY: &str = "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) \
+     VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL) \
+     ON CONFLICT (id) DO NOTHING";
+
+/// A ledger row, unless its jti is known; the user reference is dropped when that user no
+/// longer exists. Values as [`bind_row`] binds them.
+const INSERT_ROW: &str = "INSERT INTO token_blacklist_outstandingtoken \
+     (token, created_at, expires_at, user_id, jti, family_id) \
+     VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
+     ON CONFLICT (jti) DO NOTHING";
+
+/// Both, as one transaction in one round trip ([`outstand_alone`]).
+static OUTSTAND_ALONE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE; {INSERT_FAMILY}; {INSERT_ROW}; COMMIT"));
+
+/// Binds a ledger row's values as `?1`…`?6`: token, created, expires, user, jti, family.
+fn bind_row<'q>(
+    query: sqlx::query::Query<'q, Sqlite, SqliteArguments>,
+    t: &'q OutstandingToken,
+) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
+    query
+        .bind(&t.token)
+        .bind(django_datetime(t.created_at))
+        .bind(django_datetime(t.expires_at))
+        .bind(t.user_id)
+        .bind(&t.jti)
+        .bind(&t.family_id)
+}
+
 /// Creates the family `t` starts, if it names one that does not exist yet.
 async fn ensure_family(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
-    if let Some(family) = &t.family_id {
-        sqlx::query(
-            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) \
-             VALUES (?1, (SELECT id FROM auth_user WHERE id = ?2), ?3, NULL) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(family)
-        .bind(t.user_id)
-        .bind(django_datetime(t.created_at))
-        .execute(&mut *tx)
-        .await?;
+    if t.family_id.is_some() {
+        bind_row(sqlx::query(INSERT_FAMILY), t)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }
@@ -182,20 +206,9 @@ async fn insert_outstanding_row(
     tx: &mut sqlx::SqliteConnection,
     t: &OutstandingToken,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO token_blacklist_outstandingtoken \
-         (token, created_at, expires_at, user_id, jti, family_id) \
-         VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
-         ON CONFLICT (jti) DO NOTHING",
-    )
-    .bind(&t.token)
-    .bind(django_datetime(t.created_at))
-    .bind(django_datetime(t.expires_at))
-    .bind(t.user_id)
-    .bind(&t.jti)
-    .bind(&t.family_id)
-    .execute(&mut *tx)
-    .await?;
+    bind_row(sqlx::query(INSERT_ROW), t)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
@@ -452,25 +465,9 @@ async fn run_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<Result<W
 /// is rolled back, and a connection that cannot roll back is closed, never reused.
 async fn outstand_alone(pool: &SqlitePool, t: &OutstandingToken) -> Result<()> {
     let mut conn = pool.acquire().await?;
-    let done = sqlx::query(
-        "BEGIN IMMEDIATE; \
-         INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) \
-         VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL) \
-         ON CONFLICT (id) DO NOTHING; \
-         INSERT INTO token_blacklist_outstandingtoken \
-         (token, created_at, expires_at, user_id, jti, family_id) \
-         VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
-         ON CONFLICT (jti) DO NOTHING; \
-         COMMIT",
-    )
-    .bind(&t.token)
-    .bind(django_datetime(t.created_at))
-    .bind(django_datetime(t.expires_at))
-    .bind(t.user_id)
-    .bind(&t.jti)
-    .bind(&t.family_id)
-    .execute(&mut *conn)
-    .await;
+    let done = bind_row(sqlx::query(OUTSTAND_ALONE.as_str()), t)
+        .execute(&mut *conn)
+        .await;
     if let Err(e) = done {
         // Fails harmlessly when `BEGIN` itself failed; the connection is then closed
         // too, which only costs reopening it.
