@@ -332,13 +332,11 @@ impl TokenService {
             return Ok(claims);
         }
         let (claims, local_key) = self.verify_payload(raw, parse_object)?;
-        self.validate_registered(&claims)?;
+        let times = self.validate_registered(&claims)?;
         let claims = Arc::new(claims);
         if local_key {
             // Kept with the time claims already read out: a hit needs no map lookups.
-            self.inner
-                .verified
-                .insert(raw, claims.clone(), Times::of(&claims)?);
+            self.inner.verified.insert(raw, claims.clone(), times);
         }
         Ok(claims)
     }
@@ -447,8 +445,10 @@ impl TokenService {
         self.inner.keys.keys().iter().any(|k| k.kid() == Some(kid))
     }
 
-    fn validate_registered(&self, c: &Claims) -> Result<()> {
-        self.validate_times(c)?;
+    /// PyJWT's checks of the registered claims; the time claims it read, for the cache.
+    fn validate_registered(&self, c: &Claims) -> Result<Times> {
+        let times = Times::of(c)?;
+        self.check_times(times)?;
         if let Some(iss) = &self.inner.issuer {
             match c.get("iss") {
                 Some(Value::String(s)) if s == iss => {}
@@ -479,15 +479,11 @@ impl TokenService {
                 return Err(Error::InvalidToken);
             }
         }
-        Ok(())
+        Ok(times)
     }
 
     /// The registered claims that change meaning with time (`iat`, `nbf`, `exp`), in
     /// PyJWT's order: all a cached token needs checking again.
-    fn validate_times(&self, c: &Claims) -> Result<()> {
-        self.check_times(Times::of(c)?)
-    }
-
     fn check_times(&self, t: Times) -> Result<()> {
         let now = self.inner.clock.now_secs();
         let leeway = self.inner.leeway;
