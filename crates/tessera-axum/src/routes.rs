@@ -202,11 +202,19 @@ impl Tessera {
         }
         v.finish()?;
         let keys = self.throttle_keys(&username, client);
-        let user_has_failures = self.check_throttle(&keys).await?;
-        let Some(user) = self.authenticate(&username, &password).await? else {
-            let s = self.settings();
+        let now = self.clock().now_micros();
+        let window = self
+            .settings()
+            .login_throttle_window
+            .saturating_mul(1_000_000);
+        // The user and the counters in one read, before the (slow) hash.
+        let found = self
+            .store()
+            .login_state(&username, &keys, now, window)
+            .await?;
+        let user_has_failures = self.throttle_verdict(&found.failures, now)?;
+        let Some(user) = self.authenticate_found(found.user, &password).await? else {
             if !keys.is_empty() {
-                let window = s.login_throttle_window.saturating_mul(1_000_000);
                 self.store()
                     .record_login_failure(&keys, self.clock().now_micros(), window)
                     .await?;
@@ -259,18 +267,18 @@ impl Tessera {
         keys
     }
 
-    /// 429 when any of `keys` is past its limit in the current window; else whether the
-    /// username has failures on record.
-    async fn check_throttle(&self, keys: &[String]) -> Result<bool, ApiError> {
-        if keys.is_empty() {
-            return Ok(false);
-        }
+    /// 429 when any counter (`key`, failures, window end) is past its limit; else
+    /// whether the username has failures on record.
+    fn throttle_verdict(
+        &self,
+        counters: &[(String, i64, i64)],
+        now: i64,
+    ) -> Result<bool, ApiError> {
         let s = self.settings();
-        let now = self.clock().now_micros();
-        let window = s.login_throttle_window.saturating_mul(1_000_000);
         let mut user_has_failures = false;
         let mut retry_at = None;
-        for (key, failures, window_end) in self.store().login_failures(keys, now, window).await? {
+        for (key, failures, window_end) in counters {
+            let (failures, window_end) = (*failures, *window_end);
             user_has_failures |= !key.starts_with("ip:");
             let limit = if key.starts_with("ip:") {
                 s.login_failures_per_ip

@@ -191,6 +191,16 @@ impl Tessera {
         password: &str,
     ) -> Result<Option<User>, ApiError> {
         let user = self.store().user_by_username(username).await?;
+        self.authenticate_found(user, password).await
+    }
+
+    /// The second half of [`Tessera::authenticate`], for a caller that already looked the
+    /// user up: `user` when it exists, is active and `password` is its password.
+    pub async fn authenticate_found(
+        &self,
+        user: Option<User>,
+        password: &str,
+    ) -> Result<Option<User>, ApiError> {
         let password = password.to_owned();
         let Some(user) = user else {
             self.on_hash_pool(move |h| h.verify_dummy(&password))

@@ -17,8 +17,8 @@ use tessera_core::User;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
-    Family, LedgerCounts, NewReview, NewUser, OutstandingToken, Result, Review, RevocationEvent,
-    RevokedFamily, RotateOutcome, RotationTimes, Store,
+    Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, Result, Review,
+    RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
 
 /// Most users held; beyond it the cache is cleared (simple, and a full cache means a
@@ -241,6 +241,19 @@ impl Store for UserCache {
     ) -> Result<Vec<(String, i64, i64)>> {
         self.inner
             .login_failures(keys, now_micros, window_micros)
+            .await
+    }
+
+    async fn login_state(
+        &self,
+        username: &str,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<LoginState> {
+        // Never from the cache: a login must see the password hash as stored now.
+        self.inner
+            .login_state(username, keys, now_micros, window_micros)
             .await
     }
 

@@ -42,11 +42,34 @@ pub mod error;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_conns;
 
 pub use cache::UserCache;
 pub use error::{Error, Result};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// What [`Store::login_state`] found.
+#[derive(Debug, Clone, Default)]
+pub struct LoginState {
+    /// The user with exactly the username given, if any.
+    pub user: Option<User>,
+    /// `(key, failures, window end)` of each counter still inside its window.
+    pub failures: Vec<(String, i64, i64)>,
+}
+
+/// `(key, failures, window end)` when a stored counter (`failures`, `window_start`) is
+/// still inside its window at `now`; both stores read counters through this.
+pub(crate) fn live_counter(
+    key: &str,
+    stored: Option<(i64, i64)>,
+    now: i64,
+    window: i64,
+) -> Option<(String, i64, i64)> {
+    let (failures, start) = stored?;
+    let end = start.saturating_add(window);
+    (now < end).then(|| (key.to_owned(), failures, end))
+}
 
 /// A user to create. Build with [`NewUser::new`] and set the flags you need.
 #[derive(Debug, Clone)]
@@ -344,6 +367,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_micros: i64,
         window_micros: i64,
     ) -> Result<Vec<(String, i64, i64)>>;
+    /// Everything a login reads before hashing: the user named exactly `username` and,
+    /// as [`Store::login_failures`] reports them, the counters of `keys`. The stores
+    /// answer both in one statement (one round trip instead of two or three); this
+    /// default asks one after the other.
+    async fn login_state(
+        &self,
+        username: &str,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<LoginState> {
+        Ok(LoginState {
+            failures: self.login_failures(keys, now_micros, window_micros).await?,
+            user: self.user_by_username(username).await?,
+        })
+    }
     /// Counts one failed login against each of `keys` (a new window starts when the
     /// previous one has passed). Atomic per key, across instances.
     async fn record_login_failure(

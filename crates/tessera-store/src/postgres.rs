@@ -19,10 +19,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::migrations::POSTGRES;
 use crate::{
-    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result, Review,
-    RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
+    Error, Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, PoolOptions,
+    Result, Review, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
-use crate::{Repeat, judge_repeat};
+use crate::{Repeat, judge_repeat, live_counter};
 
 /// The notification channel revocations are announced on.
 pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
@@ -655,13 +655,69 @@ impl Store for PgStore {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
-            if let Some((failures, start)) = row
-                && now < start.saturating_add(window)
-            {
-                out.push((key.clone(), failures, start.saturating_add(window)));
-            }
+            out.extend(live_counter(key, row, now, window));
         }
         Ok(out)
+    }
+
+    async fn login_state(
+        &self,
+        username: &str,
+        keys: &[String],
+        now: i64,
+        window: i64,
+    ) -> Result<LoginState> {
+        let [key1, key2] = match keys {
+            [] => [None, None],
+            [a] => [Some(a), None],
+            [a, b] => [Some(a), Some(b)],
+            _ => {
+                return Ok(LoginState {
+                    failures: self.login_failures(keys, now, window).await?,
+                    user: self.user_by_username(username).await?,
+                });
+            }
+        };
+        // One row whatever exists: the user's columns and each counter are NULL when
+        // missing (a NULL key matches nothing).
+        let row = sqlx::query(concat!(
+            "SELECT u.id::int8 AS id, u.password, ",
+            micros!("u.last_login"),
+            " AS last_login, u.is_superuser, u.username, u.last_name, u.email, u.is_staff, ",
+            "u.is_active, ",
+            micros!("u.date_joined"),
+            " AS date_joined, u.first_name, ",
+            "t1.failures AS failures1, t1.window_start AS start1, ",
+            "t2.failures AS failures2, t2.window_start AS start2 ",
+            "FROM (SELECT 1) AS one ",
+            "LEFT JOIN auth_user AS u ON u.username = $1 ",
+            "LEFT JOIN tessera_login_throttle AS t1 ON t1.key = $2 ",
+            "LEFT JOIN tessera_login_throttle AS t2 ON t2.key = $3"
+        ))
+        .bind(username)
+        .bind(key1)
+        .bind(key2)
+        .fetch_one(&self.pool)
+        .await?;
+        let counter = |key: Option<&String>, failures: &str, start: &str| -> Result<_> {
+            let stored = match (row.try_get(failures)?, row.try_get(start)?) {
+                (Some(f), Some(s)) => Some((f, s)),
+                _ => None,
+            };
+            Ok(key.and_then(|k| live_counter(k, stored, now, window)))
+        };
+        let failures = [
+            counter(key1, "failures1", "start1")?,
+            counter(key2, "failures2", "start2")?,
+        ];
+        let user = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        Ok(LoginState {
+            user,
+            failures: failures.into_iter().flatten().collect(),
+        })
     }
 
     async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {

@@ -9,6 +9,7 @@
 //! * Foreign keys on, so deleting a user nulls its ledger rows instead of orphaning them.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,17 +17,18 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions as _, Connection as _, Row, Sqlite, SqliteConnection, Transaction};
 use tessera_core::User;
 use tessera_core::clock::{django_datetime, parse_django_datetime};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::migrations::SQLITE;
+use crate::sqlite_conns::Connections;
 use crate::{
-    Error, Family, LedgerCounts, NewReview, NewUser, OutstandingToken, PoolOptions, Result, Review,
-    RevokedFamily, RotateOutcome, RotationTimes, Store,
+    Error, Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, PoolOptions,
+    Result, Review, RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
-use crate::{Repeat, judge_repeat};
+use crate::{Repeat, judge_repeat, live_counter};
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
 /// refuses SQL built at run time unless told it is safe).
@@ -44,6 +46,8 @@ macro_rules! select_users {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The hot reads' connections (see [`crate::sqlite_conns`]); the pool serves the rest.
+    readers: Arc<Connections>,
     writer: mpsc::Sender<WriteJob>,
 }
 
@@ -64,15 +68,29 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // An embedded connection has no peer to lose: testing it before each use would
+        // only be one more round trip to its thread.
         let pool = SqlitePoolOptions::new()
             .max_connections(limits.max_connections.max(1))
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(limits.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
+        let readers = Arc::new(Connections::new(
+            options.clone(),
+            limits.max_connections,
+            limits.acquire_timeout,
+        ));
+        // The writer's own connection, opened now so a bad file fails here, not later.
+        let writer_conn = options.connect().await?;
         let (writer, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer_loop(pool.clone(), rx));
-        Ok(SqliteStore { pool, writer })
+        tokio::spawn(writer_loop(options, writer_conn, rx));
+        Ok(SqliteStore {
+            pool,
+            readers,
+            writer,
+        })
     }
 
     /// The underlying pool, for tests and tooling.
@@ -377,7 +395,17 @@ async fn apply(conn: &mut sqlx::SqliteConnection, op: &WriteOp) -> Result<(Write
 /// fsync for the batch), and only then answers each caller. Durability is unchanged:
 /// no caller hears "done" before its write is on disk; throughput under concurrency
 /// rises because the fsync is shared.
-async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
+///
+/// It keeps a connection of its own rather than borrowing one from the pool per batch
+/// (which costs a round trip to SQLite's thread on every return). After a batch that
+/// failed as a whole, that connection's state is unknown, so it is closed (rolling back
+/// whatever was open) and the next batch opens a fresh one.
+async fn writer_loop(
+    options: SqliteConnectOptions,
+    conn: SqliteConnection,
+    mut rx: mpsc::Receiver<WriteJob>,
+) {
+    let mut conn = Some(conn);
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -386,7 +414,13 @@ async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        let results = run_batch(&pool, &batch).await;
+        let results = match conn.take() {
+            Some(c) => run_batch(conn.insert(c), &batch).await,
+            None => match options.connect().await {
+                Ok(c) => run_batch(conn.insert(c), &batch).await,
+                Err(e) => Err(e.into()),
+            },
+        };
         match results {
             Ok(results) => {
                 for (job, r) in batch.into_iter().zip(results) {
@@ -394,6 +428,7 @@ async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
                 }
             }
             Err(e) => {
+                conn = None;
                 let msg = e.to_string();
                 tracing::error!(error = %msg, writes = batch.len(), "ledger batch failed");
                 for job in batch {
@@ -406,16 +441,21 @@ async fn writer_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteJob>) {
     }
 }
 
-async fn run_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<Result<WriteResult>>> {
+/// One batch on the writer's connection. `Err` means the batch failed as a whole and
+/// the connection may be mid-transaction; `Ok` holds each write's own outcome.
+async fn run_batch(
+    conn: &mut SqliteConnection,
+    batch: &[WriteJob],
+) -> Result<Vec<Result<WriteResult>>> {
     if let [job] = batch
         && let WriteOp::Outstand(t) = &job.op
         && t.family_id.is_some()
     {
         return Ok(vec![
-            outstand_alone(pool, t).await.map(|()| WriteResult::Done),
+            outstand_alone(conn, t).await?.map(|()| WriteResult::Done),
         ]);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     // A lone write (the usual case when load is light) needs no savepoint: refusing it
     // is rolling back the whole transaction. Two statements fewer, each a round trip to
     // SQLite's thread.
@@ -462,21 +502,23 @@ async fn run_batch(pool: &SqlitePool, batch: &[WriteJob]) -> Result<Vec<Result<W
 /// A login's ledger entry (its family, then its row) when nothing else is waiting: the
 /// whole transaction, `BEGIN` to `COMMIT`, in one round trip to SQLite's thread instead
 /// of four. The same statements as [`insert_outstanding`]; if any fails the transaction
-/// is rolled back, and a connection that cannot roll back is closed, never reused.
-async fn outstand_alone(pool: &SqlitePool, t: &OutstandingToken) -> Result<()> {
-    let mut conn = pool.acquire().await?;
+/// is rolled back and the write's error is the inner one. The outer error says the
+/// rollback failed too, so the connection must not be used again.
+async fn outstand_alone(conn: &mut SqliteConnection, t: &OutstandingToken) -> Result<Result<()>> {
     let done = bind_row(sqlx::query(OUTSTAND_ALONE.as_str()), t)
         .execute(&mut *conn)
         .await;
     if let Err(e) = done {
-        // Fails harmlessly when `BEGIN` itself failed; the connection is then closed
-        // too, which only costs reopening it.
-        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-            conn.close_on_drop();
+        // Fails harmlessly when `BEGIN` itself failed (nothing is open then); any other
+        // failure leaves the connection to be replaced.
+        if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await
+            && !rollback.to_string().contains("no transaction is active")
+        {
+            return Err(e.into());
         }
-        return Err(e.into());
+        return Ok(Err(e.into()));
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 impl SqliteStore {
@@ -534,19 +576,21 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let mut loan = self.readers.get().await?;
         let row = sqlx::query(select_users!("WHERE id = ?1"))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+            .fetch_optional(loan.conn()?)
+            .await;
+        loan.kept(row)?.as_ref().map(user_from_row).transpose()
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let mut loan = self.readers.get().await?;
         let row = sqlx::query(select_users!("WHERE username = ?1"))
             .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+            .fetch_optional(loan.conn()?)
+            .await;
+        loan.kept(row)?.as_ref().map(user_from_row).transpose()
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
@@ -627,25 +671,29 @@ impl Store for SqliteStore {
     }
 
     async fn is_blacklisted(&self, jti: &str) -> Result<bool> {
-        let hit: Option<i64> = sqlx::query_scalar(
+        let mut loan = self.readers.get().await?;
+        let hit: sqlx::Result<Option<i64>> = sqlx::query_scalar(
             "SELECT 1 FROM token_blacklist_blacklistedtoken b \
              JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = ?1",
         )
         .bind(jti)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(hit.is_some())
+        .fetch_optional(loan.conn()?)
+        .await;
+        Ok(loan.kept(hit)?.is_some())
     }
 
     async fn family_of(&self, jti: &str) -> Result<Option<Family>> {
+        let mut loan = self.readers.get().await?;
         let row = sqlx::query(
             "SELECT f.id, f.user_id, f.created_at, f.revoked_at FROM tessera_token_family f \
              JOIN token_blacklist_outstandingtoken o ON o.family_id = f.id WHERE o.jti = ?1",
         )
         .bind(jti)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
+        .fetch_optional(loan.conn()?)
+        .await;
+        let Some(row) = loan.kept(row)? else {
+            return Ok(None);
+        };
         Ok(Some(Family {
             id: row.try_get(0)?,
             user_id: row.try_get(1)?,
@@ -784,20 +832,79 @@ impl Store for SqliteStore {
         window: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
         let mut out = Vec::new();
+        let mut loan = self.readers.get().await?;
         for key in keys {
-            let row: Option<(i64, i64)> = sqlx::query_as(
+            let row = sqlx::query_as(
                 "SELECT failures, window_start FROM tessera_login_throttle WHERE key = ?1",
             )
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some((failures, start)) = row
-                && now < start.saturating_add(window)
-            {
-                out.push((key.clone(), failures, start.saturating_add(window)));
-            }
+            .fetch_optional(loan.conn()?)
+            .await;
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => return loan.kept(Err(e)),
+            };
+            out.extend(live_counter(key, row, now, window));
         }
         Ok(out)
+    }
+
+    async fn login_state(
+        &self,
+        username: &str,
+        keys: &[String],
+        now: i64,
+        window: i64,
+    ) -> Result<LoginState> {
+        let [key1, key2] = match keys {
+            [] => [None, None],
+            [a] => [Some(a), None],
+            [a, b] => [Some(a), Some(b)],
+            _ => {
+                return Ok(LoginState {
+                    failures: self.login_failures(keys, now, window).await?,
+                    user: self.user_by_username(username).await?,
+                });
+            }
+        };
+        // One row whatever exists: the user's columns and each counter are NULL when
+        // missing (a NULL key matches nothing).
+        let mut loan = self.readers.get().await?;
+        let row = sqlx::query(
+            "SELECT u.id, u.password, u.last_login, u.is_superuser, u.username, u.last_name, \
+             u.email, u.is_staff, u.is_active, u.date_joined, u.first_name, \
+             t1.failures AS failures1, t1.window_start AS start1, \
+             t2.failures AS failures2, t2.window_start AS start2 \
+             FROM (SELECT 1) AS one \
+             LEFT JOIN auth_user AS u ON u.username = ?1 \
+             LEFT JOIN tessera_login_throttle AS t1 ON t1.key = ?2 \
+             LEFT JOIN tessera_login_throttle AS t2 ON t2.key = ?3",
+        )
+        .bind(username)
+        .bind(key1)
+        .bind(key2)
+        .fetch_one(loan.conn()?)
+        .await;
+        let row = loan.kept(row)?;
+        let counter = |key: Option<&String>, failures: &str, start: &str| -> Result<_> {
+            let stored = match (row.try_get(failures)?, row.try_get(start)?) {
+                (Some(f), Some(s)) => Some((f, s)),
+                _ => None,
+            };
+            Ok(key.and_then(|k| live_counter(k, stored, now, window)))
+        };
+        let failures = [
+            counter(key1, "failures1", "start1")?,
+            counter(key2, "failures2", "start2")?,
+        ];
+        let user = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        Ok(LoginState {
+            user,
+            failures: failures.into_iter().flatten().collect(),
+        })
     }
 
     async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {

@@ -64,6 +64,7 @@ for_each_store!(
     logout_revokes_the_family,
     revoke_user_revokes_everything,
     rotation_carries_the_family_over,
+    login_state_reads_the_user_and_the_live_counters,
 );
 
 async fn migrate_is_idempotent(store: Arc<dyn Store>) {
@@ -433,4 +434,76 @@ async fn rotation_carries_the_family_over(store: Arc<dyn Store>) {
         matches!(store.rotate(&stranger, &token("s3", None, FAR), RotationTimes::at(7)).await.unwrap(), RotateOutcome::Reused(r) if r.len() == 1)
     );
     assert!(store.is_blacklisted("s2").await.unwrap());
+}
+
+/// `login_state` answers exactly what `user_by_username` and `login_failures` would,
+/// whichever of the user and the counters exist, with 0 to 3 keys.
+async fn login_state_reads_the_user_and_the_live_counters(store: Arc<dyn Store>) {
+    const WINDOW: i64 = 300_000_000;
+    let mut nu = NewUser::new("alice", "argon2$hash", 1_700_000_000_000_000);
+    nu.email = "alice@example.com".into();
+    let alice = store.create_user(&nu).await.unwrap();
+    store
+        .set_last_login(alice.id, 1_700_000_000_500_000)
+        .await
+        .unwrap();
+    let alice = store.user_by_id(alice.id).await.unwrap().unwrap();
+    let key = |k: &str| k.to_owned();
+    store
+        .record_login_failure(&[key("user:alice"), key("ip:192.0.2.1")], 1_000, WINDOW)
+        .await
+        .unwrap();
+    store
+        .record_login_failure(&[key("user:alice")], 2_000, WINDOW)
+        .await
+        .unwrap();
+    store
+        .record_login_failure(&[key("ip:192.0.2.9")], 5_000, WINDOW)
+        .await
+        .unwrap();
+
+    let cases: &[(&str, &[&str], i64)] = &[
+        ("alice", &[], 3_000),
+        ("alice", &["user:alice"], 3_000),
+        ("alice", &["user:alice", "ip:192.0.2.1"], 3_000),
+        ("alice", &["user:alice", "ip:192.0.2.2"], 3_000),
+        ("nobody", &["user:nobody", "ip:192.0.2.1"], 3_000),
+        ("Alice", &["user:Alice"], 3_000),
+        // The first window has passed; the third address's has not.
+        ("alice", &["user:alice", "ip:192.0.2.9"], 1_000 + WINDOW),
+        (
+            "alice",
+            &["user:alice", "ip:192.0.2.1", "ip:192.0.2.9"],
+            3_000,
+        ),
+    ];
+    for (username, keys, now) in cases {
+        let keys: Vec<String> = keys.iter().map(|k| key(k)).collect();
+        let found = store
+            .login_state(username, &keys, *now, WINDOW)
+            .await
+            .unwrap();
+        let expected_user = store.user_by_username(username).await.unwrap();
+        let expected_failures = store.login_failures(&keys, *now, WINDOW).await.unwrap();
+        assert_eq!(found.user, expected_user, "{username} {keys:?}");
+        assert_eq!(found.failures, expected_failures, "{username} {keys:?}");
+    }
+    // And the figures themselves, for the two-key case.
+    let found = store
+        .login_state(
+            "alice",
+            &[key("user:alice"), key("ip:192.0.2.1")],
+            3_000,
+            WINDOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.user, Some(alice));
+    assert_eq!(
+        found.failures,
+        vec![
+            (key("user:alice"), 2, 1_000 + WINDOW),
+            (key("ip:192.0.2.1"), 1, 1_000 + WINDOW),
+        ]
+    );
 }
