@@ -2,8 +2,10 @@
 //! default hasher (Argon2id m=19 MiB, t=2, p=1) or `pbkdf2_sha256`:
 //!
 //! ```text
-//! cargo run --release -p tessera-core --example hash_throughput [-- argon2|pbkdf2_sha256 [SECONDS]]
+//! cargo run --release -p tessera-core --example hash_throughput [-- argon2|pbkdf2_sha256 [SECONDS [THREADS]]]
 //! ```
+//!
+//! THREADS (default: every core) is the last row; `1` measures one-hash-time alone.
 //!
 //! It tells what the machine itself allows for logins: `cores / one-hash-time` assumes
 //! that N hashes at once each take as long as one alone, which memory bandwidth and
@@ -25,10 +27,11 @@ fn main() {
     let hasher = PasswordHasher::new(&settings, Arc::new(OsRandom));
     let encoded = Arc::new(hasher.hash("correct horse battery staple").unwrap());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rows: usize = args.next().map_or(cores, |s| s.parse().unwrap());
     println!("hasher {hasher_name}, {cores} cores, {seconds} s per row");
     println!("threads  verifies/s  ms per verify (each thread)");
     let mut single = 0.0;
-    for threads in 1..=cores {
+    for threads in 1..=rows {
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let handles: Vec<_> = (0..threads)
             .map(|_| {
