@@ -103,3 +103,65 @@ impl Drop for Loan<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::str::FromStr as _;
+
+    use super::*;
+
+    fn set(dir: &tempfile::TempDir, max: u32) -> Connections {
+        let url = format!("sqlite://{}/c.sqlite3", dir.path().display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        Connections::new(options, max, Duration::from_millis(50))
+    }
+
+    fn idle(set: &Connections) -> usize {
+        set.idle.lock().unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn a_returned_connection_is_reused_and_the_bound_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = set(&dir, 1);
+        let mut loan = set.get().await.unwrap();
+        let one: i64 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(loan.conn().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+        // The only connection is out: the next caller waits, then hears "unavailable".
+        let refused = set.get().await.err().unwrap();
+        assert!(refused.is_unavailable(), "{refused}");
+        drop(loan);
+        assert_eq!(idle(&set), 1);
+        let mut again = set.get().await.unwrap();
+        assert_eq!(idle(&set), 0, "the idle connection was handed out again");
+        let r = sqlx::query_scalar::<_, i64>("SELECT 2")
+            .fetch_one(again.conn().unwrap())
+            .await;
+        assert_eq!(again.kept(r).unwrap(), 2);
+        assert_eq!(idle(&set), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_thread_failed_is_not_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = set(&dir, 2);
+        let loan = set.get().await.unwrap();
+        let failed = loan.kept::<()>(Err(sqlx::Error::WorkerCrashed));
+        assert!(failed.unwrap_err().is_unavailable());
+        assert_eq!(idle(&set), 0, "the failed connection was dropped");
+        // A statement error is the statement's, not the connection's: it goes back.
+        let mut loan = set.get().await.unwrap();
+        let bad = sqlx::query("SELECT * FROM no_such_table")
+            .execute(loan.conn().unwrap())
+            .await;
+        assert!(loan.kept(bad).is_err());
+        assert_eq!(idle(&set), 1);
+    }
+}
