@@ -1,5 +1,6 @@
-//! SQLite's ledger writer, where it takes a path of its own: a lone login entry is sent
-//! as one `BEGIN … COMMIT` round trip, which must stay all-or-nothing.
+//! SQLite's ledger writer, where it takes paths of its own: a lone login entry is sent
+//! as one `BEGIN … COMMIT` round trip, which must stay all-or-nothing; and the writer
+//! keeps one connection, which a failed batch must not wedge.
 
 use tessera_store::{NewUser, OutstandingToken, open};
 
@@ -69,4 +70,50 @@ async fn a_failed_lone_write_leaves_nothing_and_no_open_transaction() {
         store.family_of("boom").await.unwrap().map(|f| f.id),
         Some("fam-boom".to_owned())
     );
+}
+
+/// A batch whose `COMMIT` fails (here a deferred foreign key the test adds) is answered
+/// with an error, leaves nothing behind, and the writer goes on with the next write on a
+/// fresh connection.
+#[tokio::test]
+async fn a_batch_that_fails_at_commit_is_refused_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/w.sqlite3", dir.path().display());
+    let store = open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let user = store.create_user(&NewUser::new("u", "!", 0)).await.unwrap();
+    let doomed = login_entry("doomed", user.id, "fam-doomed");
+    let fine = login_entry("fine", user.id, "fam-fine");
+    store.outstand(&doomed).await.unwrap();
+    store.outstand(&fine).await.unwrap();
+    let side = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for sql in [
+        "CREATE TABLE test_deferred (user_id integer \
+         REFERENCES auth_user (id) DEFERRABLE INITIALLY DEFERRED)",
+        "CREATE TRIGGER break_commit AFTER INSERT ON token_blacklist_blacklistedtoken \
+         WHEN NEW.token_id = (SELECT id FROM token_blacklist_outstandingtoken \
+                              WHERE jti = 'doomed') \
+         BEGIN INSERT INTO test_deferred VALUES (987654); END",
+    ] {
+        sqlx::query(sql).execute(&side).await.unwrap();
+    }
+
+    assert!(store.blacklist(&doomed, 2_000_000).await.is_err());
+    assert!(
+        !store.is_blacklisted("doomed").await.unwrap(),
+        "the refused batch was rolled back"
+    );
+    store.blacklist(&fine, 2_000_000).await.unwrap();
+    assert!(store.is_blacklisted("fine").await.unwrap());
+    store
+        .outstand(&login_entry("after", user.id, "fam-after"))
+        .await
+        .unwrap();
+
+    sqlx::query("DROP TRIGGER break_commit")
+        .execute(&side)
+        .await
+        .unwrap();
+    store.blacklist(&doomed, 3_000_000).await.unwrap();
+    assert!(store.is_blacklisted("doomed").await.unwrap());
 }
