@@ -58,6 +58,70 @@ pub struct LoginState {
     pub failures: Vec<(String, i64, i64)>,
 }
 
+/// [`Store::login_state`] as two reads, one after the other: the trait's default, and
+/// what the stores fall back to for more keys than their one statement binds.
+pub(crate) async fn login_state_stepwise<S: Store + ?Sized>(
+    store: &S,
+    username: &str,
+    keys: &[String],
+    now: i64,
+    window: i64,
+) -> Result<LoginState> {
+    Ok(LoginState {
+        failures: store.login_failures(keys, now, window).await?,
+        user: store.user_by_username(username).await?,
+    })
+}
+
+/// The two throttling keys the stores' one-statement [`Store::login_state`] binds as
+/// `key1`/`key2` (`None` binds NULL, which matches nothing); `None` for more than two.
+pub(crate) fn login_key_slots(keys: &[String]) -> Option<[Option<&String>; 2]> {
+    match keys {
+        [] => Some([None, None]),
+        [a] => Some([Some(a), None]),
+        [a, b] => Some([Some(a), Some(b)]),
+        _ => None,
+    }
+}
+
+/// Reads back the one row of the stores' login statement: the user's columns (all NULL
+/// when there is no such user, read by `user_from_row` otherwise) and each key's
+/// `failuresN`/`startN`.
+pub(crate) fn login_state_from_row<R>(
+    row: &R,
+    keys: [Option<&String>; 2],
+    now: i64,
+    window: i64,
+    user_from_row: impl Fn(&R) -> Result<User>,
+) -> Result<LoginState>
+where
+    R: sqlx::Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'n> &'n str: sqlx::ColumnIndex<R>,
+{
+    let mut failures = Vec::new();
+    for (key, (f, s)) in keys
+        .into_iter()
+        .zip([("failures1", "start1"), ("failures2", "start2")])
+    {
+        let stored = match (
+            row.try_get::<Option<i64>, _>(f)?,
+            row.try_get::<Option<i64>, _>(s)?,
+        ) {
+            (Some(f), Some(s)) => Some((f, s)),
+            _ => None,
+        };
+        if let Some(key) = key {
+            failures.extend(live_counter(key, stored, now, window));
+        }
+    }
+    let user = match row.try_get::<Option<i64>, _>("id")? {
+        Some(_) => Some(user_from_row(row)?),
+        None => None,
+    };
+    Ok(LoginState { user, failures })
+}
+
 /// `(key, failures, window end)` when a stored counter (`failures`, `window_start`) is
 /// still inside its window at `now`; both stores read counters through this.
 pub(crate) fn live_counter(
@@ -378,10 +442,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_micros: i64,
         window_micros: i64,
     ) -> Result<LoginState> {
-        Ok(LoginState {
-            failures: self.login_failures(keys, now_micros, window_micros).await?,
-            user: self.user_by_username(username).await?,
-        })
+        login_state_stepwise(self, username, keys, now_micros, window_micros).await
     }
     /// Counts one failed login against each of `keys` (a new window starts when the
     /// previous one has passed). Atomic per key, across instances.

@@ -28,7 +28,9 @@ use crate::{
     Error, Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, PoolOptions,
     Result, Review, RevokedFamily, RotateOutcome, RotationTimes, Store,
 };
-use crate::{Repeat, judge_repeat, live_counter};
+use crate::{
+    Repeat, judge_repeat, live_counter, login_key_slots, login_state_from_row, login_state_stepwise,
+};
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
 /// refuses SQL built at run time unless told it is safe).
@@ -856,16 +858,8 @@ impl Store for SqliteStore {
         now: i64,
         window: i64,
     ) -> Result<LoginState> {
-        let [key1, key2] = match keys {
-            [] => [None, None],
-            [a] => [Some(a), None],
-            [a, b] => [Some(a), Some(b)],
-            _ => {
-                return Ok(LoginState {
-                    failures: self.login_failures(keys, now, window).await?,
-                    user: self.user_by_username(username).await?,
-                });
-            }
+        let Some([key1, key2]) = login_key_slots(keys) else {
+            return login_state_stepwise(self, username, keys, now, window).await;
         };
         // One row whatever exists: the user's columns and each counter are NULL when
         // missing (a NULL key matches nothing).
@@ -886,25 +880,7 @@ impl Store for SqliteStore {
         .fetch_one(loan.conn()?)
         .await;
         let row = loan.kept(row)?;
-        let counter = |key: Option<&String>, failures: &str, start: &str| -> Result<_> {
-            let stored = match (row.try_get(failures)?, row.try_get(start)?) {
-                (Some(f), Some(s)) => Some((f, s)),
-                _ => None,
-            };
-            Ok(key.and_then(|k| live_counter(k, stored, now, window)))
-        };
-        let failures = [
-            counter(key1, "failures1", "start1")?,
-            counter(key2, "failures2", "start2")?,
-        ];
-        let user = match row.try_get::<Option<i64>, _>("id")? {
-            Some(_) => Some(user_from_row(&row)?),
-            None => None,
-        };
-        Ok(LoginState {
-            user,
-            failures: failures.into_iter().flatten().collect(),
-        })
+        login_state_from_row(&row, [key1, key2], now, window, user_from_row)
     }
 
     async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {
