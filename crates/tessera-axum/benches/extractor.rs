@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
 use criterion::{Criterion, criterion_group, criterion_main};
-use tessera_axum::Tessera;
+use tessera_axum::{AuthState, Tessera};
 use tessera_core::{Algorithm, KeySet, Settings, TokenKind};
 use tessera_store::{NewUser, UserCache};
 
@@ -34,9 +34,11 @@ fn extractor(c: &mut Criterion) {
         let t = Tessera::builder(Settings::default(), keys.clone(), cached.clone())
             .build()
             .unwrap();
+        let t = AuthState::new(t).unwrap();
         // The same without the verified-token cache: every request validates afresh.
         let off = Settings::from_json(serde_json::json!({"VERIFIED_TOKEN_CACHE": 0})).unwrap();
-        let uncached = Tessera::builder(off, keys, cached).build().unwrap();
+        let uncached =
+            AuthState::new(Tessera::builder(off, keys, cached).build().unwrap()).unwrap();
         let token = t
             .tokens()
             .encode(&t.tokens().for_user(TokenKind::Access, &user.id.to_string()))

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::state::Tessera;
+use crate::state::AuthState;
 
 /// The client address as best known (`None` when the server runs without connection
 /// info, e.g. in `oneshot` tests).
@@ -38,30 +38,24 @@ pub fn resolve(peer: Option<IpAddr>, forwarded_for: &[&str], trusted: &[IpAddr])
 
 impl<S> FromRequestParts<S> for ClientIp
 where
-    Tessera: FromRef<S>,
+    AuthState: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let t = Tessera::from_ref(state);
+        let t = AuthState::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let trusted: Vec<IpAddr> = t
-            .settings()
-            .trusted_proxies
-            .iter()
-            .filter_map(|p| p.parse().ok())
-            .collect();
         let forwarded: Vec<&str> = parts
             .headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        Ok(ClientIp(resolve(peer, &forwarded, &trusted)))
+        Ok(ClientIp(resolve(peer, &forwarded, t.trusted_proxies())))
     }
 }
 

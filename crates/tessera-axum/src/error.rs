@@ -8,57 +8,21 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use tessera_engine::Error as Domain;
 
-/// One entry of the `messages` list of a "not valid for any token type" 401.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenMessage {
-    /// Simple JWT's class name (`AccessToken`).
-    pub token_class: &'static str,
-    /// The token type tried (`access`).
-    pub token_type: &'static str,
-    /// Why it failed (`Token has wrong type`).
-    pub message: String,
-}
-
-/// Everything a Tessera route or extractor can answer with instead of success.
+/// Everything a Tessera route or extractor can answer with instead of success: the
+/// engine's domain errors, and what only HTTP can get wrong (headers, bodies, methods).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No (recognised) credentials on a protected route.
     #[error("Authentication credentials were not provided.")]
     NotAuthenticated,
-    /// `Bearer` alone, or `Bearer a b`.
+    /// `Bearer` alone, `Bearer a b`, or two credential headers.
     #[error("Authorization header must contain two space-delimited values")]
     BadAuthorizationHeader,
-    /// A token error on a token endpoint: 401 `token_not_valid`.
+    /// What a flow of the engine refused.
     #[error("{0}")]
-    Token(#[from] tessera_core::Error),
-    /// A bearer token that no accepted class validates.
-    #[error("Given token not valid for any token type")]
-    NotValidForAnyType(Vec<TokenMessage>),
-    /// A refresh token presented after it was rotated away: its family is now revoked.
-    #[error("Token is blacklisted")]
-    TokenReused,
-    /// A valid token without a usable user id claim.
-    #[error("Token contained no recognizable user identification")]
-    NoUserId,
-    /// The token's user does not exist.
-    #[error("User not found")]
-    UserNotFound,
-    /// The token's user is inactive.
-    #[error("User is inactive")]
-    UserInactive,
-    /// `CHECK_REVOKE_TOKEN`: the password changed after the token was issued.
-    #[error("The user's password has been changed.")]
-    PasswordChanged,
-    /// Login failed (unknown user, wrong password or inactive: deliberately one answer).
-    #[error("No active account found with the given credentials")]
-    NoActiveAccount,
-    /// Refresh for an inactive user.
-    #[error("No active account found for the given token.")]
-    NoActiveAccountForToken,
-    /// Refresh for a user that no longer exists (Simple JWT 5.5.1 answers 500 here).
-    #[error("No active account found for the given token.")]
-    DeletedUserForToken,
+    Engine(#[from] Domain),
     /// DRF field errors: `{"password": ["This field is required."]}`.
     #[error("invalid fields")]
     Fields(Map<String, Value>),
@@ -71,12 +35,6 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("Request body is too large.")]
     PayloadTooLarge,
-    /// Too many failed logins for this username or address; retry after the seconds.
-    #[error("Request was throttled. Expected available in {0} seconds.")]
-    Throttled(i64),
-    /// Every password-hashing slot stayed busy for the queue timeout.
-    #[error("Too many logins at once; try again shortly.")]
-    HashingBusy,
     /// The header block is larger than `MAX_HEADER_BYTES`.
     #[error("Request header fields too large.")]
     HeadersTooLarge,
@@ -86,79 +44,115 @@ pub enum ApiError {
     /// No such route.
     #[error("Not found.")]
     NotFound,
-    /// The database failed. Logged; answered 503 when it is unreachable, else 500.
-    #[error("storage: {0}")]
-    Store(#[from] tessera_store::Error),
-    /// A bug or an impossible state; logged, answered 500.
-    #[error("internal: {0}")]
-    Internal(String),
+}
+
+impl From<tessera_core::Error> for ApiError {
+    fn from(e: tessera_core::Error) -> Self {
+        ApiError::Engine(Domain::Token(e))
+    }
+}
+
+impl From<tessera_store::Error> for ApiError {
+    fn from(e: tessera_store::Error) -> Self {
+        ApiError::Engine(Domain::Store(e))
+    }
 }
 
 /// The default challenge, for responses built without settings at hand.
 pub(crate) const DEFAULT_CHALLENGE: &str = "Bearer realm=\"api\"";
+
+/// The status of a domain error.
+fn domain_status(e: &Domain) -> StatusCode {
+    match e {
+        Domain::Token(_)
+        | Domain::NotValidForAnyType(_)
+        | Domain::TokenReused
+        | Domain::NoUserId
+        | Domain::UserNotFound
+        | Domain::UserInactive
+        | Domain::PasswordChanged
+        | Domain::BadCredentials
+        | Domain::InactiveUserForToken
+        | Domain::DeletedUserForToken => StatusCode::UNAUTHORIZED,
+        Domain::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Domain::HashingBusy => StatusCode::SERVICE_UNAVAILABLE,
+        Domain::Invalid(_) => StatusCode::BAD_REQUEST,
+        Domain::Store(s) if s.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The body of a domain error, in Simple JWT's key order (`detail`, `code`, `messages`).
+fn domain_body(e: &Domain) -> Value {
+    let detail = e.to_string();
+    match e {
+        Domain::Token(t) if !t.is_token_error() => {
+            json!({"detail": "Token is invalid", "code": "token_not_valid"})
+        }
+        Domain::Token(_) | Domain::NoUserId | Domain::DeletedUserForToken => {
+            json!({"detail": detail, "code": "token_not_valid"})
+        }
+        Domain::NotValidForAnyType(failures) => json!({
+            "detail": detail,
+            "code": "token_not_valid",
+            "messages": failures.iter().map(|f| json!({
+                "token_class": f.kind.class_name(),
+                "token_type": f.kind.type_name(),
+                "message": f.error.to_string(),
+            })).collect::<Vec<_>>(),
+        }),
+        Domain::TokenReused => json!({"detail": detail, "code": "token_reused"}),
+        Domain::UserNotFound => json!({"detail": detail, "code": "user_not_found"}),
+        Domain::UserInactive => json!({"detail": detail, "code": "user_inactive"}),
+        Domain::PasswordChanged => json!({"detail": detail, "code": "password_changed"}),
+        Domain::Invalid(problems) => {
+            let mut map = Map::new();
+            for p in problems {
+                let entry = map
+                    .entry(p.field.to_owned())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(list) = entry {
+                    list.push(Value::from(p.message.as_str()));
+                }
+            }
+            Value::Object(map)
+        }
+        Domain::Store(s) if s.is_unavailable() => {
+            json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"})
+        }
+        Domain::HashingBusy => json!({"detail": detail, "code": "service_unavailable"}),
+        Domain::BadCredentials | Domain::InactiveUserForToken | Domain::Throttled { .. } => {
+            json!({"detail": detail})
+        }
+        _ => json!({"detail": "A server error occurred."}),
+    }
+}
 
 impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            NotAuthenticated
-            | BadAuthorizationHeader
-            | Token(_)
-            | TokenReused
-            | NotValidForAnyType(_)
-            | NoUserId
-            | UserNotFound
-            | UserInactive
-            | PasswordChanged
-            | NoActiveAccount
-            | NoActiveAccountForToken
-            | DeletedUserForToken => StatusCode::UNAUTHORIZED,
+            NotAuthenticated | BadAuthorizationHeader => StatusCode::UNAUTHORIZED,
+            Engine(e) => domain_status(e),
             Fields(_) | JsonParse(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            HashingBusy => StatusCode::SERVICE_UNAVAILABLE,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             NotFound => StatusCode::NOT_FOUND,
-            Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
-            Store(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The JSON body, in Simple JWT's key order (`detail`, `code`, `messages`).
     pub fn body(&self) -> Value {
-        use ApiError::*;
-        let detail = self.to_string();
         match self {
-            BadAuthorizationHeader => json!({"detail": detail, "code": "bad_authorization_header"}),
-            Token(e) if !e.is_token_error() => {
-                json!({"detail": "Token is invalid", "code": "token_not_valid"})
+            ApiError::BadAuthorizationHeader => {
+                json!({"detail": self.to_string(), "code": "bad_authorization_header"})
             }
-            Token(_) | NoUserId | DeletedUserForToken => {
-                json!({"detail": detail, "code": "token_not_valid"})
-            }
-            NotValidForAnyType(messages) => json!({
-                "detail": detail,
-                "code": "token_not_valid",
-                "messages": messages.iter().map(|m| json!({
-                    "token_class": m.token_class,
-                    "token_type": m.token_type,
-                    "message": m.message,
-                })).collect::<Vec<_>>(),
-            }),
-            TokenReused => json!({"detail": detail, "code": "token_reused"}),
-            UserNotFound => json!({"detail": detail, "code": "user_not_found"}),
-            UserInactive => json!({"detail": detail, "code": "user_inactive"}),
-            PasswordChanged => json!({"detail": detail, "code": "password_changed"}),
-            Fields(map) => Value::Object(map.clone()),
-            Store(e) if e.is_unavailable() => {
-                json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"})
-            }
-            Store(_) | Internal(_) => json!({"detail": "A server error occurred."}),
-            HashingBusy => json!({"detail": detail, "code": "service_unavailable"}),
-            _ => json!({"detail": detail}),
+            ApiError::Engine(e) => domain_body(e),
+            ApiError::Fields(map) => Value::Object(map.clone()),
+            _ => json!({"detail": self.to_string()}),
         }
     }
 
@@ -166,8 +160,10 @@ impl ApiError {
     pub fn into_response_with(self, challenge: &HeaderValue) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Store(e) => tracing::error!(error = %e, "storage failure"),
-            ApiError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            ApiError::Engine(Domain::Store(e)) => tracing::error!(error = %e, "storage failure"),
+            ApiError::Engine(e) if status == StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(error = %e, "internal error")
+            }
             _ => {}
         }
         let mut resp = (status, Json(self.body())).into_response();
@@ -181,8 +177,8 @@ impl ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        if let ApiError::Throttled(secs) = &self
-            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        if let ApiError::Engine(Domain::Throttled { retry_after_secs }) = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
         }

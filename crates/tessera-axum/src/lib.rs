@@ -1,44 +1,57 @@
 //! # tessera-axum
 //!
-//! Simple JWT's HTTP API for axum: the token routes ([`token_router`]) and the
-//! extractors that protect your own routes ([`Authenticated`], [`Stateless`]), with
-//! Simple JWT's exact JSON bodies and status codes, so a front end written for a Django
-//! backend works unchanged.
+//! Simple JWT's HTTP API for axum, over the [`tessera_engine`] flows: the token routes
+//! ([`token_router`], relative paths you nest where your API lives), the extractors
+//! that protect your own routes ([`Authenticated`], [`OptionalAuthenticated`],
+//! [`Stateless`]) and a [`SecurityLayer`], with Simple JWT's exact JSON bodies and status
+//! codes, so a front end written for a Django backend works unchanged.
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use axum::{Json, Router, routing::get};
-//! use tessera_axum::{Authenticated, Tessera};
+//! use tessera_axum::{AuthState, Authenticated, SecurityLayer};
 //! use tessera_core::{KeySet, Settings};
+//! use tessera_engine::Tessera;
+//! use tessera_store::Store as _;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let settings = Settings::from_json(serde_json::json!({"ROTATE_REFRESH_TOKENS": true}))?;
 //! let keys = KeySet::hmac(settings.algorithm, b"an-hmac-secret-of-at-least-32-bytes!")?;
 //! let store = tessera_store::open("sqlite://./app.sqlite3").await?;
 //! store.migrate().await?;
-//! let tessera = Tessera::builder(settings, keys, store).build()?;
+//! let engine = Tessera::builder(settings.clone(), keys, store).build()?;
+//! let auth = AuthState::new(engine)?;
 //!
 //! let app = Router::new()
 //!     .route("/api/me/", get(|a: Authenticated| async move { Json(a.user.username.clone()) }))
-//!     .merge(tessera_axum::token_router())
-//!     .with_state(tessera);
+//!     .nest("/api", tessera_axum::token_router())        // /api/token/, /api/token/refresh/, …
+//!     .merge(tessera_axum::well_known_router())         // /.well-known/jwks.json
+//!     .with_state(auth)
+//!     .layer(SecurityLayer::from_settings(&settings));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
-//! axum::serve(listener, app).await?;
+//! // With connect info, login throttling also counts per client address.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
 //! # Ok(()) }
 //! ```
+#![deny(missing_docs)]
 
-pub mod auth;
-pub mod body;
-pub mod client_ip;
-pub mod error;
-pub mod hash_pool;
-pub mod jwks;
-pub mod revocation;
-pub mod routes;
-pub mod state;
+mod auth;
+mod body;
+mod client_ip;
+mod error;
+mod jwks;
+mod layer;
+mod routes;
+mod state;
 
-pub use auth::{Authenticated, Stateless};
-pub use body::{Fields, Validator};
+pub use auth::{Authenticated, OptionalAuthenticated, RawToken, Stateless, raw_token};
+pub use body::{Fields, Validator, json_depth, parse as parse_body};
+pub use client_ip::{ClientIp, resolve as resolve_client_ip};
 pub use error::{ApiError, Rejection};
-pub use routes::{allow_header, options_metadata, token_router, with_and_without_slash};
-pub use state::{Tessera, TesseraBuilder};
+pub use layer::{Security, SecurityLayer};
+pub use routes::{
+    allow_header, blacklist_all_route, blacklist_route, jwks_route, obtain_pair_route,
+    obtain_sliding_route, options_metadata, pair_check_route, refresh_route, refresh_sliding_route,
+    token_router, verify_route, well_known_router, with_and_without_slash,
+};
+pub use state::AuthState;
+pub use tessera_engine::Tessera;

@@ -2,74 +2,66 @@
 //! API of the reference deployment (`/api/me/`, `/api/reviews/`, `/api/health/`), with
 //! CORS and standard security headers.
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera_axum::{
-    ApiError, Authenticated, Fields, Stateless, Tessera, Validator, allow_header, options_metadata,
+    ApiError, AuthState, Authenticated, Fields, SecurityLayer, Stateless, Validator, allow_header,
+    options_metadata, with_and_without_slash,
 };
 use tessera_core::clock::iso_datetime;
-use tessera_store::{NewReview, Review};
+use tessera_engine::Tessera;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::ServerConfig;
+use crate::reviews::{NewReview, Review, Reviews};
 
-/// The full router, state applied.
-pub fn build(tessera: Tessera, server: &ServerConfig) -> Router {
-    let mut router = tessera_axum::token_router::<Tessera>();
-    router = tessera_axum::with_and_without_slash(router, "/api/health/", health_route());
+/// The server's state: Tessera's (for its routes and extractors) and the demo's reviews.
+#[derive(Clone)]
+pub struct AppState {
+    auth: AuthState,
+    reviews: Reviews,
+}
+
+impl FromRef<AppState> for AuthState {
+    fn from_ref(s: &AppState) -> AuthState {
+        s.auth.clone()
+    }
+}
+
+/// The full router, state applied: Tessera's token routes under `/api/`, the JWKS at
+/// `/.well-known/jwks.json`, and the demo API.
+pub fn build(
+    engine: Tessera,
+    reviews: Reviews,
+    server: &ServerConfig,
+) -> Result<Router, tessera_core::Error> {
+    let auth = AuthState::new(engine)?;
+    let mut api: Router<AppState> = tessera_axum::token_router();
+    api = with_and_without_slash(api, "/health/", health_route());
     let me = if server.stateless_authentication {
         me_stateless_route()
     } else {
         me_route()
     };
-    router = tessera_axum::with_and_without_slash(router, "/api/me/", me);
-    router = tessera_axum::with_and_without_slash(router, "/api/reviews/", reviews_route());
-    router = tessera_axum::with_and_without_slash(router, "/api/me/password/", password_route());
-    let header_name = tessera.header_name().clone();
-    let max_header_bytes = tessera.settings().max_header_bytes;
-    let mut app = router
+    api = with_and_without_slash(api, "/me/", me);
+    api = with_and_without_slash(api, "/reviews/", reviews_route());
+    api = with_and_without_slash(api, "/me/password/", password_route());
+    let header_name = auth.header_name().clone();
+    let security = SecurityLayer::from_settings(auth.settings());
+    let mut app = Router::new()
+        .nest("/api", api)
+        .merge(tessera_axum::well_known_router())
         .fallback(|| async { ApiError::NotFound })
-        .with_state(tessera)
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
-                // Checked before any handler parses anything (hyper's own cap is far
-                // larger than an auth API needs).
-                let size: usize = req
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| k.as_str().len() + v.len() + 4)
-                    .sum();
-                if size > max_header_bytes {
-                    return ApiError::HeadersTooLarge.into_response();
-                }
-                next.run(req).await
-            },
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ));
+        .with_state(AppState { auth, reviews })
+        .layer(security);
     if let Some(cors) = cors_layer(&server.cors_allowed_origins, header_name) {
         app = app.layer(cors);
     }
-    app
+    Ok(app)
 }
 
 /// CORS for the configured origins: preflights answered so a browser app on another
@@ -96,7 +88,7 @@ fn not_allowed(allow: &'static str) -> impl Fn(Method) -> std::future::Ready<Api
     move |m: Method| std::future::ready(ApiError::MethodNotAllowed(m.to_string(), allow))
 }
 
-fn health_route() -> MethodRouter<Tessera> {
+fn health_route() -> MethodRouter<AppState> {
     // No authentication and no database: a load balancer's liveness probe.
     get(|| async { Json(json!({"status": "ok"})) })
         .options(|| async { options_metadata("Health", &["GET", "HEAD", "OPTIONS"]) })
@@ -104,7 +96,7 @@ fn health_route() -> MethodRouter<Tessera> {
         .layer(allow_header("GET, HEAD, OPTIONS"))
 }
 
-fn me_route() -> MethodRouter<Tessera> {
+fn me_route() -> MethodRouter<AppState> {
     get(|a: Authenticated| async move {
         Json(MeBody {
             id: a.user.id,
@@ -120,8 +112,8 @@ fn me_route() -> MethodRouter<Tessera> {
 
 /// `GET /api/me/` with `STATELESS_AUTHENTICATION`: what the token says, no user read
 /// (the id as the token carries it; `username`/`email` from claims, empty without them).
-fn me_stateless_route() -> MethodRouter<Tessera> {
-    get(|s: Stateless, State(t): State<Tessera>| async move {
+fn me_stateless_route() -> MethodRouter<AppState> {
+    get(|s: Stateless, State(t): State<AuthState>| async move {
         let claims = &s.user.claims;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
         Json(MeBody {
@@ -147,7 +139,7 @@ struct MeBody<'a, Id: serde::Serialize> {
     email: &'a str,
 }
 
-fn reviews_route() -> MethodRouter<Tessera> {
+fn reviews_route() -> MethodRouter<AppState> {
     get(list_reviews)
         .post(create_review)
         .options(|| async { options_metadata("Review List", &["GET", "POST", "HEAD", "OPTIONS"]) })
@@ -155,7 +147,7 @@ fn reviews_route() -> MethodRouter<Tessera> {
         .layer(allow_header("GET, POST, HEAD, OPTIONS"))
 }
 
-fn password_route() -> MethodRouter<Tessera> {
+fn password_route() -> MethodRouter<AppState> {
     axum::routing::post(change_password)
         .options(|| async { options_metadata("Change Password", &["POST", "OPTIONS"]) })
         .fallback(not_allowed("POST, OPTIONS"))
@@ -165,7 +157,7 @@ fn password_route() -> MethodRouter<Tessera> {
 /// `POST /api/me/password/` `{old_password, new_password}`: changes the caller's password
 /// and revokes all their sessions (the caller logs in again).
 async fn change_password(
-    State(t): State<Tessera>,
+    State(t): State<AuthState>,
     auth: Authenticated,
     fields: Fields,
 ) -> Response {
@@ -175,19 +167,7 @@ async fn change_password(
     if let Err(e) = v.finish() {
         return e.into_response();
     }
-    let mut v = Validator::new(&fields);
-    match t.check_password(&auth.user, &old).await {
-        Ok(true) => {}
-        Ok(false) => v.error("old_password", "Your old password was entered incorrectly."),
-        Err(e) => return t.reject(e).into_response(),
-    }
-    for problem in tessera_core::password::strength_problems(&auth.user.username, &new) {
-        v.error("new_password", problem);
-    }
-    if let Err(e) = v.finish() {
-        return e.into_response();
-    }
-    match t.change_password(auth.user.id, &new).await {
+    match t.change_password(&auth.user, &old, &new).await {
         Ok(()) => Json(json!({"detail": "Password changed; every session was signed out."}))
             .into_response(),
         Err(e) => t.reject(e).into_response(),
@@ -205,17 +185,17 @@ fn review_json(r: &Review) -> Value {
     })
 }
 
-async fn list_reviews(State(t): State<Tessera>, _auth: Authenticated) -> Response {
-    match t.store().list_reviews().await {
+async fn list_reviews(State(s): State<AppState>, _auth: Authenticated) -> Response {
+    match s.reviews.list().await {
         Ok(list) => Json(Value::from(
             list.iter().map(review_json).collect::<Vec<_>>(),
         ))
         .into_response(),
-        Err(e) => t.reject(e).into_response(),
+        Err(e) => s.auth.reject(e).into_response(),
     }
 }
 
-async fn create_review(State(t): State<Tessera>, auth: Authenticated, fields: Fields) -> Response {
+async fn create_review(State(s): State<AppState>, auth: Authenticated, fields: Fields) -> Response {
     let mut v = Validator::new(&fields);
     let product = v.string("product");
     if product.chars().count() > 200 {
@@ -234,10 +214,10 @@ async fn create_review(State(t): State<Tessera>, auth: Authenticated, fields: Fi
         rating,
         comment,
         author_id: auth.user.id,
-        created_at: t.clock().now_micros(),
+        created_at: s.auth.clock().now_micros(),
     };
-    match t.store().create_review(&new).await {
+    match s.reviews.create(&new).await {
         Ok(r) => (StatusCode::CREATED, Json(review_json(&r))).into_response(),
-        Err(e) => t.reject(e).into_response(),
+        Err(e) => s.auth.reject(e).into_response(),
     }
 }

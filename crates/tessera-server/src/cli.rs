@@ -148,8 +148,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { bind } => crate::serve::serve(config, data_dir, &bind).await,
         Command::Migrate => {
-            let store = open_store(&config, data_dir).await?;
-            let applied = store.migrate().await?;
+            let db = open_database(&config, data_dir).await?;
+            let applied = migrate(&db).await?;
             if applied.is_empty() {
                 println!("No migrations to apply.");
             }
@@ -240,7 +240,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Decode { token } => decode(&config, data_dir, &token),
         Command::Keys { action } => keys_command(data_dir, action),
         Command::SeedDemo => {
-            crate::demo::seed(&config, &ready_store(&config, data_dir).await?).await
+            let db = open_database(&config, data_dir).await?;
+            migrate(&db).await?;
+            crate::demo::seed(&config, &db).await
         }
         Command::Check => {
             let s = &config.settings;
@@ -372,8 +374,9 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Opens the configured store (creating the data directory for the default SQLite file).
-pub async fn open_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
+/// Opens the configured database (creating the data directory for the default SQLite
+/// file). Does not migrate.
+pub async fn open_database(config: &Config, data_dir: &Path) -> Result<tessera_store::Database> {
     if config.server.database_url.is_none() {
         std::fs::create_dir_all(data_dir)
             .map_err(Error::io(format!("creating {}", data_dir.display())))?;
@@ -383,12 +386,26 @@ pub async fn open_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Stor
         acquire_timeout: std::time::Duration::from_secs(config.server.database_acquire_timeout),
     };
     let url = database_url(config, data_dir);
-    tessera_store::open_with(&url, limits).await.map_err(|e| {
-        Error::Config(format!(
-            "cannot open the database {}: {e}",
-            redact_url(&url)
-        ))
-    })
+    tessera_store::open_database(&url, limits)
+        .await
+        .map_err(|e| {
+            Error::Config(format!(
+                "cannot open the database {}: {e}",
+                redact_url(&url)
+            ))
+        })
+}
+
+/// Opens the configured store (creating the data directory for the default SQLite file).
+pub async fn open_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    Ok(open_database(config, data_dir).await?.store())
+}
+
+/// Applies the library's migrations and the demo API's, printing each applied.
+pub async fn migrate(db: &tessera_store::Database) -> Result<Vec<String>> {
+    let applied = db.store().migrate().await?;
+    crate::reviews::Reviews::new(db.clone()).migrate().await?;
+    Ok(applied)
 }
 
 async fn ready_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use tessera_core::{Clock as _, SystemClock};
-use tessera_store::{NewReview, NewUser, Store};
+use tessera_store::{Database, NewUser};
 
 use crate::cli::hash_blocking;
 use crate::config::Config;
 use crate::error::Result;
+use crate::reviews::{NewReview, Reviews};
 
 /// (username, password, email, active), as in the reference's `seed_reference`.
 pub const USERS: [(&str, &str, &str, bool); 5] = [
@@ -53,7 +54,9 @@ const REVIEWS: [(&str, i64, &str, &str); 5] = [
 ];
 
 /// Creates (or restores) the demo users and reviews.
-pub async fn seed(config: &Config, store: &Arc<dyn Store>) -> Result<()> {
+pub async fn seed(config: &Config, db: &Database) -> Result<()> {
+    let store = db.store();
+    let reviews = Reviews::new(db.clone());
     let hasher =
         tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
     let now = SystemClock.now_micros();
@@ -87,7 +90,7 @@ pub async fn seed(config: &Config, store: &Arc<dyn Store>) -> Result<()> {
         };
         println!("user {name:<9} {action}");
     }
-    let existing = store.list_reviews().await?;
+    let existing = reviews.list().await?;
     let mut created = 0;
     for (product, rating, comment, author) in REVIEWS {
         if existing
@@ -99,8 +102,8 @@ pub async fn seed(config: &Config, store: &Arc<dyn Store>) -> Result<()> {
         let Some(user) = store.user_by_username(author).await? else {
             continue;
         };
-        store
-            .create_review(&NewReview {
+        reviews
+            .create(&NewReview {
                 product: product.to_owned(),
                 rating,
                 comment: comment.to_owned(),

@@ -16,4 +16,5 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod keyfile;
+pub mod reviews;
 pub mod serve;

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use tessera_axum::Tessera;
+use tessera_engine::Tessera;
 
-use crate::cli::open_store;
+use crate::cli::open_database;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::keyfile::load_keys;
@@ -15,13 +15,13 @@ pub fn tessera_builder(
     config: &Config,
     keys: tessera_core::KeySet,
     store: std::sync::Arc<dyn tessera_store::Store>,
-) -> Result<tessera_axum::TesseraBuilder> {
+) -> Result<tessera_engine::TesseraBuilder> {
     let mut builder = Tessera::builder(config.settings.clone(), keys, store);
     if let Some(url) = &config.settings.jwk_url {
-        let remote = tessera_axum::jwks::RemoteJwks::new(
+        let remote = tessera_engine::remote_jwks::RemoteJwks::new(
             url,
             Some(config.settings.algorithm),
-            tessera_axum::jwks::FETCH_TIMEOUT,
+            tessera_engine::remote_jwks::FETCH_TIMEOUT,
         )
         .map_err(|e| Error::Config(format!("JWK_URL: {e}")))?;
         builder = builder.remote_jwks(std::sync::Arc::new(remote));
@@ -45,12 +45,12 @@ pub fn with_user_cache(
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
-    let store = open_store(&config, data_dir).await?;
-    for name in store.migrate().await? {
+    let db = open_database(&config, data_dir).await?;
+    for name in crate::cli::migrate(&db).await? {
         tracing::info!(migration = name, "applied migration");
     }
     let keys = load_keys(&config.settings, data_dir, true)?;
-    let store = with_user_cache(&config, store);
+    let store = with_user_cache(&config, db.store());
     let tessera = tessera_builder(&config, keys, store)?.build()?;
     let _revocation_sync = if config.settings.access_token_revocation {
         Some(
@@ -62,7 +62,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     } else {
         None
     };
-    let app = crate::app::build(tessera, &config.server);
+    let app = crate::app::build(tessera, crate::reviews::Reviews::new(db), &config.server)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(Error::io(format!("listening on {bind}")))?;

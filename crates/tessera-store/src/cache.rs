@@ -17,8 +17,9 @@ use tessera_core::User;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
-    Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, Result, Review,
-    RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
+    Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, Result,
+    RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
+    UserDirectory, UserStore,
 };
 
 /// Most users held; beyond it the cache is cleared (simple, and a full cache means a
@@ -86,11 +87,7 @@ impl UserCache {
 }
 
 #[async_trait]
-impl Store for UserCache {
-    async fn migrate(&self) -> Result<Vec<String>> {
-        self.inner.migrate().await
-    }
-
+impl UserStore for UserCache {
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let shared = match self.cached_user(id) {
             Some(hit) => hit,
@@ -117,17 +114,6 @@ impl Store for UserCache {
         self.inner.user_by_username(username).await
     }
 
-    async fn list_users(&self) -> Result<Vec<User>> {
-        self.inner.list_users().await
-    }
-
-    async fn create_user(&self, user: &NewUser) -> Result<User> {
-        let u = self.inner.create_user(user).await?;
-        // A cached "no such user" for a reused id must not outlive the creation.
-        self.forget(u.id);
-        Ok(u)
-    }
-
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
         let r = self.inner.set_password(id, hash).await;
         self.forget(id);
@@ -138,6 +124,20 @@ impl Store for UserCache {
         let r = self.inner.set_last_login(id, at_micros).await;
         self.forget(id);
         r
+    }
+}
+
+#[async_trait]
+impl UserDirectory for UserCache {
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.inner.list_users().await
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        let u = self.inner.create_user(user).await?;
+        // A cached "no such user" for a reused id must not outlive the creation.
+        self.forget(u.id);
+        Ok(u)
     }
 
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
@@ -151,7 +151,10 @@ impl Store for UserCache {
         self.forget(id);
         r
     }
+}
 
+#[async_trait]
+impl TokenLedger for UserCache {
     async fn outstand(&self, token: &OutstandingToken) -> Result<()> {
         self.inner.outstand(token).await
     }
@@ -232,7 +235,10 @@ impl Store for UserCache {
     async fn ledger_counts(&self) -> Result<LedgerCounts> {
         self.inner.ledger_counts().await
     }
+}
 
+#[async_trait]
+impl LoginThrottle for UserCache {
     async fn login_failures(
         &self,
         keys: &[String],
@@ -241,19 +247,6 @@ impl Store for UserCache {
     ) -> Result<Vec<(String, i64, i64)>> {
         self.inner
             .login_failures(keys, now_micros, window_micros)
-            .await
-    }
-
-    async fn login_state(
-        &self,
-        username: &str,
-        keys: &[String],
-        now_micros: i64,
-        window_micros: i64,
-    ) -> Result<LoginState> {
-        // Never from the cache: a login must see the password hash as stored now.
-        self.inner
-            .login_state(username, keys, now_micros, window_micros)
             .await
     }
 
@@ -271,12 +264,24 @@ impl Store for UserCache {
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
         self.inner.clear_login_failures(key).await
     }
+}
 
-    async fn list_reviews(&self) -> Result<Vec<Review>> {
-        self.inner.list_reviews().await
+#[async_trait]
+impl Store for UserCache {
+    async fn migrate(&self) -> Result<Vec<String>> {
+        self.inner.migrate().await
     }
 
-    async fn create_review(&self, review: &NewReview) -> Result<Review> {
-        self.inner.create_review(review).await
+    async fn login_state(
+        &self,
+        username: &str,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<LoginState> {
+        // Never from the cache: a login must see the password hash as stored now.
+        self.inner
+            .login_state(username, keys, now_micros, window_micros)
+            .await
     }
 }

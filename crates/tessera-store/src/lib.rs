@@ -1,8 +1,10 @@
 //! # tessera-store
 //!
-//! Persistence for Tessera: users (Django's `auth_user`), the token ledger (Simple JWT's
-//! `token_blacklist` tables) and the demo API's reviews, behind one [`Store`] trait.
-//! SQLite is the embedded default.
+//! Persistence for Tessera, as role traits: [`UserStore`] (the users the token flows
+//! authenticate; Django's `auth_user` is one implementation, an application may bring its
+//! own), [`TokenLedger`] (Simple JWT's `token_blacklist` tables plus token families) and
+//! [`LoginThrottle`]. [`SqliteStore`] (the embedded default) and [`PgStore`] implement all
+//! of them, together as [`Store`].
 //!
 //! The ledger is the source of truth for revocation: every method that blacklists or
 //! rotates returns only after its transaction has committed, so a response built on its
@@ -11,6 +13,7 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use tessera_store::{NewUser, OutstandingToken, RotateOutcome, RotationTimes, open};
+//! use tessera_store::{Store as _, TokenLedger as _, UserDirectory as _};
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = open(&format!("sqlite://{}/db.sqlite3", dir.path().display())).await.unwrap();
 //! store.migrate().await.unwrap();
@@ -60,7 +63,7 @@ pub struct LoginState {
 
 /// [`Store::login_state`] as two reads, one after the other: the trait's default, and
 /// what the stores fall back to for more keys than their one statement binds.
-pub(crate) async fn login_state_stepwise<S: Store + ?Sized>(
+pub(crate) async fn login_state_stepwise<S: UserStore + LoginThrottle + ?Sized>(
     store: &S,
     username: &str,
     keys: &[String],
@@ -300,49 +303,16 @@ pub struct LedgerCounts {
     pub blacklisted: i64,
 }
 
-/// A product review of the demo API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Review {
-    /// Primary key.
-    pub id: i64,
-    /// The product reviewed.
-    pub product: String,
-    /// 1 to 5.
-    pub rating: i64,
-    /// Free text, may be empty.
-    pub comment: String,
-    /// The author's username.
-    pub author: String,
-    /// Creation time, microseconds since the epoch.
-    pub created_at: i64,
-}
-
-/// A review to create.
-#[derive(Debug, Clone)]
-pub struct NewReview {
-    /// The product reviewed.
-    pub product: String,
-    /// 1 to 5 (validated by the caller).
-    pub rating: i64,
-    /// Free text.
-    pub comment: String,
-    /// The author's user id.
-    pub author_id: i64,
-    /// Creation time, microseconds since the epoch.
-    pub created_at: i64,
-}
-
-/// Everything Tessera stores. One trait, one implementation per database, so the web
-/// layer never knows which it talks to.
+/// The application's users, as the token flows need them: find a user to log in or to
+/// authenticate a token, and write back what a login changes (an upgraded password hash,
+/// the last login time). Django's `auth_user` ([`SqliteStore`], [`PgStore`]) is one
+/// implementation; an application with its own users table implements this trait.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Applies pending migrations; returns the names of those applied now.
-    async fn migrate(&self) -> Result<Vec<String>>;
-
+pub trait UserStore: Send + Sync + std::fmt::Debug {
     /// The user with primary key `id`.
     async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
-    /// [`Store::user_by_id`], shared rather than copied: a caching store hands out the
-    /// row it holds.
+    /// [`UserStore::user_by_id`], shared rather than copied: a caching store hands out
+    /// the row it holds.
     async fn shared_user_by_id(&self, id: i64) -> Result<Option<Arc<User>>> {
         Ok(self.user_by_id(id).await?.map(Arc::new))
     }
@@ -352,21 +322,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn cached_user(&self, _id: i64) -> Option<Option<Arc<User>>> {
         None
     }
-    /// The user with exactly this username (case-sensitive).
+    /// The user with exactly this login name (case-sensitive, as Django's `ModelBackend`).
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
-    /// All users, ordered by id.
-    async fn list_users(&self) -> Result<Vec<User>>;
-    /// Creates a user; [`Error::UsernameTaken`] if the name exists.
-    async fn create_user(&self, user: &NewUser) -> Result<User>;
     /// Replaces a user's password hash; false when there is no such user.
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool>;
     /// Records a successful login time.
     async fn set_last_login(&self, id: i64, at_micros: i64) -> Result<()>;
+}
+
+/// Managing users (the CLI, the admin page): list, create, activate, delete. Not needed
+/// by the token flows, so an application's [`UserStore`] need not implement it.
+#[async_trait]
+pub trait UserDirectory: Send + Sync {
+    /// All users, ordered by id.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Creates a user; [`Error::UsernameTaken`] if the name exists.
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
     /// Activates or deactivates a user; false when there is no such user.
     async fn set_active(&self, id: i64, active: bool) -> Result<bool>;
     /// Deletes a user; their ledger rows stay (user set to NULL), blacklisting included.
     async fn delete_user(&self, id: i64) -> Result<bool>;
+}
 
+/// The token ledger: every refresh and sliding token issued (outstanding), the
+/// blacklist, and token families (one per login). The source of truth for revocation:
+/// every method that blacklists or rotates returns only after its commit.
+#[async_trait]
+pub trait TokenLedger: Send + Sync + std::fmt::Debug {
     /// Records an issued refresh or sliding token (idempotent by `jti`), creating its
     /// family when the token starts one.
     async fn outstand(&self, token: &OutstandingToken) -> Result<()>;
@@ -422,7 +404,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn flush_expired_batch(&self, now_micros: i64, limit: u64) -> Result<u64>;
     /// Row counts of the ledger.
     async fn ledger_counts(&self) -> Result<LedgerCounts>;
+}
 
+/// Failed-login counters for throttling, shared by every instance (so they live in the
+/// database, not in memory).
+#[async_trait]
+pub trait LoginThrottle: Send + Sync {
     /// Failed-login counters of `keys` in their current window: `(key, failures,
     /// window end)`. Keys without failures in a live window are left out.
     async fn login_failures(
@@ -431,19 +418,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now_micros: i64,
         window_micros: i64,
     ) -> Result<Vec<(String, i64, i64)>>;
-    /// Everything a login reads before hashing: the user named exactly `username` and,
-    /// as [`Store::login_failures`] reports them, the counters of `keys`. The stores
-    /// answer both in one statement (one round trip instead of two or three); this
-    /// default asks one after the other.
-    async fn login_state(
-        &self,
-        username: &str,
-        keys: &[String],
-        now_micros: i64,
-        window_micros: i64,
-    ) -> Result<LoginState> {
-        login_state_stepwise(self, username, keys, now_micros, window_micros).await
-    }
     /// Counts one failed login against each of `keys` (a new window starts when the
     /// previous one has passed). Atomic per key, across instances.
     async fn record_login_failure(
@@ -454,11 +428,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
     /// Forgets the failures of `key` (after a successful login).
     async fn clear_login_failures(&self, key: &str) -> Result<()>;
+}
 
-    /// All reviews, oldest first, with their authors' usernames.
-    async fn list_reviews(&self) -> Result<Vec<Review>>;
-    /// Creates a review.
-    async fn create_review(&self, review: &NewReview) -> Result<Review>;
+/// Everything Tessera's own databases hold, in one object: Django's users
+/// ([`UserStore`], [`UserDirectory`]), the [`TokenLedger`] and the [`LoginThrottle`]
+/// counters, plus the schema. [`SqliteStore`] and [`PgStore`] implement it; the engine
+/// takes the role traits separately, so an application may bring its own users.
+#[async_trait]
+pub trait Store: UserStore + UserDirectory + TokenLedger + LoginThrottle {
+    /// Applies pending migrations; returns the names of those applied now.
+    async fn migrate(&self) -> Result<Vec<String>>;
+    /// Everything a login reads before hashing: the user named exactly `username` and,
+    /// as [`LoginThrottle::login_failures`] reports them, the counters of `keys`. The
+    /// stores answer both in one statement (one round trip instead of two); this default
+    /// asks one after the other.
+    async fn login_state(
+        &self,
+        username: &str,
+        keys: &[String],
+        now_micros: i64,
+        window_micros: i64,
+    ) -> Result<LoginState> {
+        login_state_stepwise(self, username, keys, now_micros, window_micros).await
+    }
 }
 
 /// Connection pool limits for [`open_with`].
@@ -480,6 +472,26 @@ impl Default for PoolOptions {
     }
 }
 
+/// A database opened by [`open_database`]: the concrete store, for code that needs more
+/// than the role traits (the server's demo tables run their own SQL on its pool).
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// An embedded SQLite file.
+    Sqlite(Arc<SqliteStore>),
+    /// A PostgreSQL server.
+    Postgres(Arc<PgStore>),
+}
+
+impl Database {
+    /// The store behind every role trait.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(s) => s.clone(),
+            Database::Postgres(s) => s.clone(),
+        }
+    }
+}
+
 /// Opens the store a `DATABASE_URL` names (`sqlite://PATH`, or a bare path), creating
 /// the SQLite file if needed. Does not migrate.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
@@ -488,15 +500,24 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 
 /// [`open`] with explicit pool limits. `postgres://…` / `postgresql://…` open PostgreSQL.
 pub async fn open_with(url: &str, pool: PoolOptions) -> Result<Arc<dyn Store>> {
+    Ok(open_database(url, pool).await?.store())
+}
+
+/// [`open_with`], keeping the concrete store.
+pub async fn open_database(url: &str, pool: PoolOptions) -> Result<Database> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PgStore::open(url, pool).await?));
+        return Ok(Database::Postgres(Arc::new(
+            PgStore::open(url, pool).await?,
+        )));
     }
     if url.starts_with("sqlite:") || !url.contains("://") {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
-        return Ok(Arc::new(SqliteStore::open(path, pool).await?));
+        return Ok(Database::Sqlite(Arc::new(
+            SqliteStore::open(path, pool).await?,
+        )));
     }
     Err(Error::UnsupportedUrl(url.to_owned()))
 }

@@ -19,8 +19,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::migrations::POSTGRES;
 use crate::{
-    Error, Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, PoolOptions,
-    Result, Review, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store,
+    Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
+    Result, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
+    UserDirectory, UserStore,
 };
 use crate::{
     Repeat, judge_repeat, live_counter, login_key_slots, login_state_from_row, login_state_stepwise,
@@ -270,57 +271,7 @@ async fn change_user(
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn migrate(&self) -> Result<Vec<String>> {
-        let mut conn = self.pool.acquire().await?;
-        // One migrator at a time across instances starting together.
-        sqlx::query("SELECT pg_advisory_lock(7261736573736574)")
-            .execute(&mut *conn)
-            .await?;
-        let result = async {
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS tessera_migrations (version int8 PRIMARY KEY, \
-                 name text NOT NULL, applied_at timestamp with time zone NOT NULL DEFAULT now())",
-            )
-            .execute(&mut *conn)
-            .await?;
-            let mut applied = Vec::new();
-            for m in POSTGRES {
-                let done: Option<i64> =
-                    sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = $1")
-                        .bind(m.version)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                if done.is_some() {
-                    continue;
-                }
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                // The SQL is a constant compiled into the binary, never user input.
-                sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|source| Error::Migration {
-                        version: m.version,
-                        name: m.name,
-                        source,
-                    })?;
-                sqlx::query("INSERT INTO tessera_migrations (version, name) VALUES ($1, $2)")
-                    .bind(m.version)
-                    .bind(m.name)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                applied.push(m.name.to_owned());
-            }
-            Ok::<_, Error>(applied)
-        }
-        .await;
-        sqlx::query("SELECT pg_advisory_unlock(7261736573736574)")
-            .execute(&mut *conn)
-            .await?;
-        result
-    }
-
+impl UserStore for PgStore {
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let row = sqlx::query(select_users!("WHERE id = $1::int8"))
             .bind(id)
@@ -337,6 +288,29 @@ impl Store for PgStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+        let q = sqlx::query("UPDATE auth_user SET password = $1 WHERE id = $2::int8")
+            .bind(hash)
+            .bind(id);
+        change_user(&self.pool, id, q).await
+    }
+
+    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
+        sqlx::query(concat!(
+            "UPDATE auth_user SET last_login = ",
+            ts!("1"),
+            " WHERE id = $2::int8"
+        ))
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserDirectory for PgStore {
     async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(select_users!("ORDER BY id"))
             .fetch_all(&self.pool)
@@ -370,26 +344,6 @@ impl Store for PgStore {
         })
     }
 
-    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        let q = sqlx::query("UPDATE auth_user SET password = $1 WHERE id = $2::int8")
-            .bind(hash)
-            .bind(id);
-        change_user(&self.pool, id, q).await
-    }
-
-    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
-        sqlx::query(concat!(
-            "UPDATE auth_user SET last_login = ",
-            ts!("1"),
-            " WHERE id = $2::int8"
-        ))
-        .bind(at)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
         let q = sqlx::query("UPDATE auth_user SET is_active = $1 WHERE id = $2::int8")
             .bind(active)
@@ -401,7 +355,10 @@ impl Store for PgStore {
         let q = sqlx::query("DELETE FROM auth_user WHERE id = $1::int8").bind(id);
         change_user(&self.pool, id, q).await
     }
+}
 
+#[async_trait]
+impl TokenLedger for PgStore {
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_outstanding(&mut tx, t).await?;
@@ -642,7 +599,10 @@ impl Store for PgStore {
             blacklisted: row.try_get("b")?,
         })
     }
+}
 
+#[async_trait]
+impl LoginThrottle for PgStore {
     async fn login_failures(
         &self,
         keys: &[String],
@@ -660,6 +620,86 @@ impl Store for PgStore {
             out.extend(live_counter(key, row, now, window));
         }
         Ok(out)
+    }
+
+    async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {
+        for key in keys {
+            sqlx::query(
+                "INSERT INTO tessera_login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN tessera_login_throttle.window_start + $3 <= $2 THEN 1 \
+                            ELSE tessera_login_throttle.failures + 1 END, \
+                 window_start = CASE WHEN tessera_login_throttle.window_start + $3 <= $2 THEN $2 \
+                            ELSE tessera_login_throttle.window_start END",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(window)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM tessera_login_throttle WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        // One migrator at a time across instances starting together.
+        sqlx::query("SELECT pg_advisory_lock(7261736573736574)")
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS tessera_migrations (version int8 PRIMARY KEY, \
+                 name text NOT NULL, applied_at timestamp with time zone NOT NULL DEFAULT now())",
+            )
+            .execute(&mut *conn)
+            .await?;
+            let mut applied = Vec::new();
+            for m in POSTGRES {
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // The SQL is a constant compiled into the binary, never user input.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|source| Error::Migration {
+                        version: m.version,
+                        name: m.name,
+                        source,
+                    })?;
+                sqlx::query("INSERT INTO tessera_migrations (version, name) VALUES ($1, $2)")
+                    .bind(m.version)
+                    .bind(m.name)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                applied.push(m.name.to_owned());
+            }
+            Ok::<_, Error>(applied)
+        }
+        .await;
+        sqlx::query("SELECT pg_advisory_unlock(7261736573736574)")
+            .execute(&mut *conn)
+            .await?;
+        result
     }
 
     async fn login_state(
@@ -695,80 +735,6 @@ impl Store for PgStore {
         .await?;
         login_state_from_row(&row, [key1, key2], now, window, user_from_row)
     }
-
-    async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {
-        for key in keys {
-            sqlx::query(
-                "INSERT INTO tessera_login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                 failures = CASE WHEN tessera_login_throttle.window_start + $3 <= $2 THEN 1 \
-                            ELSE tessera_login_throttle.failures + 1 END, \
-                 window_start = CASE WHEN tessera_login_throttle.window_start + $3 <= $2 THEN $2 \
-                            ELSE tessera_login_throttle.window_start END",
-            )
-            .bind(key)
-            .bind(now)
-            .bind(window)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM tessera_login_throttle WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn list_reviews(&self) -> Result<Vec<Review>> {
-        let rows = sqlx::query(concat!(
-            "SELECT r.id::int8, r.product, r.rating::int8, r.comment, u.username, ",
-            micros!("r.created_at"),
-            " FROM api_review r JOIN auth_user u ON u.id = r.author_id ORDER BY r.id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(review_from_row).collect()
-    }
-
-    async fn create_review(&self, r: &NewReview) -> Result<Review> {
-        let id: i64 = sqlx::query_scalar(concat!(
-            "INSERT INTO api_review (product, rating, comment, created_at, author_id) ",
-            "VALUES ($1, $2::int2, $3, ",
-            ts!("4"),
-            ", $5::int8) RETURNING id::int8"
-        ))
-        .bind(&r.product)
-        .bind(r.rating)
-        .bind(&r.comment)
-        .bind(r.created_at)
-        .bind(r.author_id)
-        .fetch_one(&self.pool)
-        .await?;
-        let row = sqlx::query(concat!(
-            "SELECT r.id::int8, r.product, r.rating::int8, r.comment, u.username, ",
-            micros!("r.created_at"),
-            " FROM api_review r JOIN auth_user u ON u.id = r.author_id WHERE r.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
-        review_from_row(&row)
-    }
-}
-
-fn review_from_row(row: &PgRow) -> Result<Review> {
-    Ok(Review {
-        id: row.try_get(0)?,
-        product: row.try_get(1)?,
-        rating: row.try_get(2)?,
-        comment: row.try_get(3)?,
-        author: row.try_get(4)?,
-        created_at: row.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
-    })
 }
 
 /// Throw-away databases for tests: each test gets its own, so runs never collide.

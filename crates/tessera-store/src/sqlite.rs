@@ -25,8 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::migrations::SQLITE;
 use crate::sqlite_conns::Connections;
 use crate::{
-    Error, Family, LedgerCounts, LoginState, NewReview, NewUser, OutstandingToken, PoolOptions,
-    Result, Review, RevokedFamily, RotateOutcome, RotationTimes, Store,
+    Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
+    Result, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger, UserDirectory,
+    UserStore,
 };
 use crate::{
     Repeat, judge_repeat, live_counter, login_key_slots, login_state_from_row, login_state_stepwise,
@@ -535,48 +536,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<Vec<String>> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS tessera_migrations (\
-             version integer PRIMARY KEY, name text NOT NULL, applied_at datetime NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        let mut applied = Vec::new();
-        for m in SQLITE {
-            let mut tx = self.write_tx().await?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = ?1")
-                    .bind(m.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_some() {
-                continue;
-            }
-            // The SQL is a constant compiled into the binary, never user input.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| Error::Migration {
-                    version: m.version,
-                    name: m.name,
-                    source,
-                })?;
-            sqlx::query(
-                "INSERT INTO tessera_migrations (version, name, applied_at) \
-                 VALUES (?1, ?2, datetime('now'))",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            applied.push(m.name.to_owned());
-        }
-        Ok(applied)
-    }
-
+impl UserStore for SqliteStore {
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let mut loan = self.readers.get().await?;
         let row = sqlx::query(select_users!("WHERE id = ?1"))
@@ -595,6 +555,27 @@ impl Store for SqliteStore {
         loan.kept(row)?.as_ref().map(user_from_row).transpose()
     }
 
+    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE auth_user SET password = ?1 WHERE id = ?2")
+            .bind(hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
+        sqlx::query("UPDATE auth_user SET last_login = ?1 WHERE id = ?2")
+            .bind(django_datetime(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserDirectory for SqliteStore {
     async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(select_users!("ORDER BY id"))
             .fetch_all(&self.pool)
@@ -630,24 +611,6 @@ impl Store for SqliteStore {
             })
     }
 
-    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_user SET password = ?1 WHERE id = ?2")
-            .bind(hash)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
-        sqlx::query("UPDATE auth_user SET last_login = ?1 WHERE id = ?2")
-            .bind(django_datetime(at))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
         let r = sqlx::query("UPDATE auth_user SET is_active = ?1 WHERE id = ?2")
             .bind(active)
@@ -664,7 +627,10 @@ impl Store for SqliteStore {
             .await?;
         Ok(r.rows_affected() == 1)
     }
+}
 
+#[async_trait]
+impl TokenLedger for SqliteStore {
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
         match self.write(WriteOp::Outstand(t.clone())).await? {
             WriteResult::Done => Ok(()),
@@ -826,7 +792,10 @@ impl Store for SqliteStore {
             blacklisted: row.try_get("b")?,
         })
     }
+}
 
+#[async_trait]
+impl LoginThrottle for SqliteStore {
     async fn login_failures(
         &self,
         keys: &[String],
@@ -849,6 +818,77 @@ impl Store for SqliteStore {
             out.extend(live_counter(key, row, now, window));
         }
         Ok(out)
+    }
+
+    async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {
+        for key in keys {
+            sqlx::query(
+                "INSERT INTO tessera_login_throttle (key, failures, window_start) VALUES (?1, 1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN tessera_login_throttle.window_start + ?3 <= ?2 THEN 1 \
+                            ELSE tessera_login_throttle.failures + 1 END, \
+                 window_start = CASE WHEN tessera_login_throttle.window_start + ?3 <= ?2 THEN ?2 \
+                            ELSE tessera_login_throttle.window_start END",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(window)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM tessera_login_throttle WHERE key = ?1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<Vec<String>> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS tessera_migrations (\
+             version integer PRIMARY KEY, name text NOT NULL, applied_at datetime NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let mut applied = Vec::new();
+        for m in SQLITE {
+            let mut tx = self.write_tx().await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = ?1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            // The SQL is a constant compiled into the binary, never user input.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(|source| Error::Migration {
+                    version: m.version,
+                    name: m.name,
+                    source,
+                })?;
+            sqlx::query(
+                "INSERT INTO tessera_migrations (version, name, applied_at) \
+                 VALUES (?1, ?2, datetime('now'))",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            applied.push(m.name.to_owned());
+        }
+        Ok(applied)
     }
 
     async fn login_state(
@@ -882,75 +922,4 @@ impl Store for SqliteStore {
         let row = loan.kept(row)?;
         login_state_from_row(&row, [key1, key2], now, window, user_from_row)
     }
-
-    async fn record_login_failure(&self, keys: &[String], now: i64, window: i64) -> Result<()> {
-        for key in keys {
-            sqlx::query(
-                "INSERT INTO tessera_login_throttle (key, failures, window_start) VALUES (?1, 1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                 failures = CASE WHEN tessera_login_throttle.window_start + ?3 <= ?2 THEN 1 \
-                            ELSE tessera_login_throttle.failures + 1 END, \
-                 window_start = CASE WHEN tessera_login_throttle.window_start + ?3 <= ?2 THEN ?2 \
-                            ELSE tessera_login_throttle.window_start END",
-            )
-            .bind(key)
-            .bind(now)
-            .bind(window)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM tessera_login_throttle WHERE key = ?1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn list_reviews(&self) -> Result<Vec<Review>> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.product, r.rating, r.comment, u.username, r.created_at \
-             FROM api_review r JOIN auth_user u ON u.id = r.author_id ORDER BY r.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(review_from_row).collect()
-    }
-
-    async fn create_review(&self, r: &NewReview) -> Result<Review> {
-        let res = sqlx::query(
-            "INSERT INTO api_review (product, rating, comment, created_at, author_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(&r.product)
-        .bind(r.rating)
-        .bind(&r.comment)
-        .bind(django_datetime(r.created_at))
-        .bind(r.author_id)
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query(
-            "SELECT r.id, r.product, r.rating, r.comment, u.username, r.created_at \
-             FROM api_review r JOIN auth_user u ON u.id = r.author_id WHERE r.id = ?1",
-        )
-        .bind(res.last_insert_rowid())
-        .fetch_one(&self.pool)
-        .await?;
-        review_from_row(&row)
-    }
-}
-
-fn review_from_row(row: &SqliteRow) -> Result<Review> {
-    let created: String = row.try_get(5)?;
-    Ok(Review {
-        id: row.try_get(0)?,
-        product: row.try_get(1)?,
-        rating: row.try_get(2)?,
-        comment: row.try_get(3)?,
-        author: row.try_get(4)?,
-        created_at: parse_django_datetime(&created).unwrap_or(0),
-    })
 }

@@ -422,9 +422,12 @@ async fn a_slow_jwks_is_cut_off_by_the_timeout() {
         std::time::Duration::from_secs(30),
     )
     .await;
-    let remote =
-        tessera_axum::jwks::RemoteJwks::new(&url, None, std::time::Duration::from_millis(300))
-            .unwrap();
+    let remote = tessera_engine::remote_jwks::RemoteJwks::new(
+        &url,
+        None,
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap();
     let start = std::time::Instant::now();
     remote.ensure("slow").await;
     assert!(start.elapsed() < std::time::Duration::from_secs(3));

@@ -304,7 +304,7 @@ async fn stateless_extractor_needs_no_user_row() {
                 Json(json!({"user": a.user.to_string(), "name": a.user.username()}))
             }),
         )
-        .with_state(s.tessera.clone());
+        .with_state(s.auth.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -331,7 +331,18 @@ async fn stateless_extractor_needs_no_user_row() {
 
 #[tokio::test]
 async fn reviews_demo_api() {
-    let s = TestServer::start(json!({})).await;
+    reviews_demo_api_on(TestServer::start(json!({})).await).await;
+}
+
+/// The demo's reviews keep their own table and SQL in the server: the same on PostgreSQL.
+#[tokio::test]
+async fn reviews_demo_api_on_postgres() {
+    if let Some(s) = TestServer::start_pg(json!({}), None).await {
+        reviews_demo_api_on(s).await;
+    }
+}
+
+async fn reviews_demo_api_on(s: TestServer) {
     s.user("alice", "alice-pass").await;
     let (access, _) = s.login("alice", "alice-pass").await;
     assert_eq!(s.get("/api/reviews/", None).await.status, 401);

@@ -6,8 +6,9 @@ use base64::Engine as _;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
-use tessera_axum::Tessera;
+use tessera_axum::AuthState;
 use tessera_core::{KeySet, ManualClock, User};
+use tessera_engine::Tessera;
 use tessera_server::config::Config;
 use tessera_store::postgres::scratch;
 use tessera_store::{NewUser, Store};
@@ -18,6 +19,9 @@ pub struct TestServer {
     pub base: String,
     pub clock: ManualClock,
     pub tessera: Tessera,
+    /// The HTTP state over `tessera`, for tests that mount routes of their own.
+    pub auth: AuthState,
+    store: Arc<dyn Store>,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
@@ -129,23 +133,29 @@ impl TestServer {
             max_connections: 5,
             acquire_timeout: std::time::Duration::from_secs(1),
         };
-        let store = tessera_store::open_with(&url, limits).await.unwrap();
-        let store = tessera_server::serve::with_user_cache(&config, store);
-        store.migrate().await.unwrap();
+        let db = tessera_store::open_database(&url, limits).await.unwrap();
+        tessera_server::cli::migrate(&db).await.unwrap();
+        let store = tessera_server::serve::with_user_cache(&config, db.store());
         let clock = ManualClock::now();
         let keys = if config.settings.signing_key.expose() == KEY {
             KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap()
         } else {
             tessera_server::keyfile::load_keys(&config.settings, dir.path(), true).unwrap()
         };
-        let tessera = tessera_server::serve::tessera_builder(&config, keys, store)
+        let tessera = tessera_server::serve::tessera_builder(&config, keys, store.clone())
             .unwrap()
             .clock(Arc::new(clock.clone()))
             .build()
             .unwrap();
         let sync = tessera.start_revocation_sync().await.unwrap();
         drop(sync); // detached: it runs as long as the runtime
-        let app = tessera_server::app::build(tessera.clone(), &config.server);
+        let app = tessera_server::app::build(
+            tessera.clone(),
+            tessera_server::reviews::Reviews::new(db),
+            &config.server,
+        )
+        .unwrap();
+        let auth = AuthState::new(tessera.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -156,6 +166,8 @@ impl TestServer {
             base,
             clock,
             tessera,
+            auth,
+            store,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             _dir: dir,
             task,
@@ -165,7 +177,7 @@ impl TestServer {
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
-        self.tessera.store()
+        &self.store
     }
 
     /// Creates a user with a real (Argon2id) password hash.

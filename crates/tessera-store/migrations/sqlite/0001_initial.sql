@@ -35,14 +35,3 @@ CREATE TABLE IF NOT EXISTS "token_blacklist_blacklistedtoken" (
     "token_id" bigint NOT NULL UNIQUE
         REFERENCES "token_blacklist_outstandingtoken" ("id") ON DELETE CASCADE
 );
-
--- The demo API's product reviews (the reference project's api_review).
-CREATE TABLE IF NOT EXISTS "api_review" (
-    "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
-    "product" varchar(200) NOT NULL,
-    "rating" smallint unsigned NOT NULL CHECK ("rating" >= 0),
-    "comment" text NOT NULL,
-    "created_at" datetime NOT NULL,
-    "author_id" integer NOT NULL REFERENCES "auth_user" ("id") ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS "api_review_author_id" ON "api_review" ("author_id");

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tessera_store::{
-    NewReview, NewUser, OutstandingToken, RevocationEvent, RotateOutcome, RotationTimes, Store,
+    NewUser, OutstandingToken, RevocationEvent, RotateOutcome, RotationTimes, Store,
 };
 
 /// 2100-01-01: far in the future, inside the datetime range both databases store.
@@ -58,7 +58,6 @@ for_each_store!(
     blacklist_is_idempotent_and_survives_user_deletion,
     rotation_is_exactly_once_under_concurrency,
     flush_removes_only_expired,
-    reviews,
     reuse_of_a_rotated_token_revokes_the_family,
     reuse_within_grace_is_refused_without_revoking,
     logout_revokes_the_family,
@@ -190,28 +189,6 @@ async fn flush_removes_only_expired(store: Arc<dyn Store>) {
     assert_eq!(store.flush_expired(2_000).await.unwrap(), 1);
     let c = store.ledger_counts().await.unwrap();
     assert_eq!((c.outstanding, c.blacklisted), (1, 0));
-}
-
-async fn reviews(store: Arc<dyn Store>) {
-    let u = store
-        .create_user(&NewUser::new("erin", "!", 0))
-        .await
-        .unwrap();
-    let r = store
-        .create_review(&NewReview {
-            product: "Kettle".into(),
-            rating: 4,
-            comment: "Boils.".into(),
-            author_id: u.id,
-            created_at: 7_000_000,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        (r.author.as_str(), r.rating, r.created_at),
-        ("erin", 4, 7_000_000)
-    );
-    assert_eq!(store.list_reviews().await.unwrap(), vec![r]);
 }
 
 fn in_family_exp(jti: &str, expires: i64) -> OutstandingToken {

@@ -12,8 +12,8 @@ use std::sync::RwLock;
 
 use tessera_store::{RevocationEvent, RevokedFamily};
 
-use crate::error::ApiError;
-use crate::state::Tessera;
+use crate::engine::Tessera;
+use crate::error::Result;
 
 /// Revoked family ids → revocation time (microseconds).
 #[derive(Debug, Default)]
@@ -73,10 +73,10 @@ impl Tessera {
     /// channel until the returned task is aborted. Call once per process (`tessera
     /// serve` does): it also carries other instances' user changes to a
     /// [`tessera_store::UserCache`].
-    pub async fn start_revocation_sync(&self) -> Result<tokio::task::JoinHandle<()>, ApiError> {
+    pub async fn start_revocation_sync(&self) -> Result<tokio::task::JoinHandle<()>> {
         self.reload_revocations().await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        self.store().listen_revocations(tx).await?;
+        self.ledger().listen_revocations(tx).await?;
         let t = self.clone();
         Ok(tokio::spawn(async move {
             let mut prune = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -103,9 +103,9 @@ impl Tessera {
         }))
     }
 
-    async fn reload_revocations(&self) -> Result<(), ApiError> {
+    async fn reload_revocations(&self) -> Result<()> {
         let since = self.clock().now_micros() - self.revocation_window();
-        let list = self.store().revoked_families_since(since).await?;
+        let list = self.ledger().revoked_families_since(since).await?;
         self.revocations().apply(&list);
         Ok(())
     }

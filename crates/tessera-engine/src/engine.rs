@@ -1,0 +1,228 @@
+//! [`Tessera`]: the engine every flow runs on, and its builder.
+
+use std::sync::Arc;
+
+use tessera_core::{
+    ClaimsHook, Clock, FieldClaims, KeySet, OsRandom, PasswordHasher, Random, Settings,
+    SystemClock, TokenService,
+};
+use tessera_store::{LoginThrottle, Store, TokenLedger, UserStore};
+use tokio::sync::Semaphore;
+
+use crate::hash_pool::HashPool;
+use crate::revocation::Revocations;
+
+/// The token engine: settings, keys, the stores, the password-hashing pool, the claims
+/// hooks and the in-memory revocation set. Every flow (obtain, refresh, verify, logout,
+/// authenticate …) is a method. Cheap to clone (one `Arc`); share one per process.
+#[derive(Clone)]
+pub struct Tessera {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) settings: Settings,
+    pub(crate) tokens: TokenService,
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) ledger: Arc<dyn TokenLedger>,
+    pub(crate) throttle: Arc<dyn LoginThrottle>,
+    /// The same database behind all three roles, when it is one: lets a login read the
+    /// user and its throttling counters in one statement.
+    pub(crate) store: Option<Arc<dyn Store>>,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) hash_slots: Semaphore,
+    pub(crate) hash_pool: HashPool,
+    pub(crate) hooks: Vec<Arc<dyn ClaimsHook>>,
+    pub(crate) revocations: Revocations,
+    #[cfg(feature = "remote-jwks")]
+    pub(crate) remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
+}
+
+impl std::fmt::Debug for Tessera {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tessera")
+            .field("users", &self.inner.users)
+            .field("ledger", &self.inner.ledger)
+            .field("tokens", &self.inner.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Tessera`]; see [`Tessera::builder`] and [`Tessera::builder_with_users`].
+pub struct TesseraBuilder {
+    settings: Settings,
+    keys: KeySet,
+    users: Arc<dyn UserStore>,
+    ledger: Arc<dyn TokenLedger>,
+    throttle: Arc<dyn LoginThrottle>,
+    store: Option<Arc<dyn Store>>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    hooks: Vec<Arc<dyn ClaimsHook>>,
+    hash_concurrency: usize,
+    #[cfg(feature = "remote-jwks")]
+    remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
+}
+
+impl Tessera {
+    /// Starts building an engine over one of Tessera's own stores ([`tessera_store::open`]):
+    /// users in Django's `auth_user`, the ledger and the throttling counters beside them.
+    pub fn builder(settings: Settings, keys: KeySet, store: Arc<dyn Store>) -> TesseraBuilder {
+        let mut b =
+            Self::builder_with_users(settings, keys, store.clone(), store.clone(), store.clone());
+        b.store = Some(store);
+        b
+    }
+
+    /// Starts building an engine whose users come from the application's own
+    /// [`UserStore`] (its table, its columns), with the token ledger and the login
+    /// counters kept elsewhere (typically one of Tessera's stores).
+    pub fn builder_with_users(
+        settings: Settings,
+        keys: KeySet,
+        users: Arc<dyn UserStore>,
+        ledger: Arc<dyn TokenLedger>,
+        throttle: Arc<dyn LoginThrottle>,
+    ) -> TesseraBuilder {
+        TesseraBuilder {
+            settings,
+            keys,
+            users,
+            ledger,
+            throttle,
+            store: None,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            hooks: Vec::new(),
+            hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            #[cfg(feature = "remote-jwks")]
+            remote: None,
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+    /// The token service (mint, encode, validate).
+    pub fn tokens(&self) -> &TokenService {
+        &self.inner.tokens
+    }
+    /// The users the flows authenticate.
+    pub fn users(&self) -> &Arc<dyn UserStore> {
+        &self.inner.users
+    }
+    /// The token ledger.
+    pub fn ledger(&self) -> &Arc<dyn TokenLedger> {
+        &self.inner.ledger
+    }
+    /// The login throttling counters.
+    pub fn throttle(&self) -> &Arc<dyn LoginThrottle> {
+        &self.inner.throttle
+    }
+    /// The whole store, when the engine was built over one ([`Tessera::builder`]).
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.inner.store.as_ref()
+    }
+    /// The password hasher (call it through [`Tessera::hash_password`] from async code).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.tokens.clock()
+    }
+    /// The in-memory set of revoked families (`ACCESS_TOKEN_REVOCATION`).
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
+    }
+    /// The remote key set (`JWK_URL`), if configured.
+    #[cfg(feature = "remote-jwks")]
+    pub fn remote_jwks(&self) -> Option<&Arc<crate::remote_jwks::RemoteJwks>> {
+        self.inner.remote.as_ref()
+    }
+    /// The claims hooks, in order.
+    pub(crate) fn hooks(&self) -> &[Arc<dyn ClaimsHook>] {
+        &self.inner.hooks
+    }
+}
+
+impl TesseraBuilder {
+    /// Reads time from `clock` instead of the system clock (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Uses `random` for token ids and salts.
+    pub fn random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = random;
+        self
+    }
+    /// Adds a hook that puts custom claims into obtained tokens (after
+    /// `USER_CLAIM_FIELDS`).
+    pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+    /// Also verifies tokens signed by the keys of a remote JWKS (`JWK_URL`), for `kid`s
+    /// the local key set does not have.
+    #[cfg(feature = "remote-jwks")]
+    pub fn remote_jwks(mut self, remote: Arc<crate::remote_jwks::RemoteJwks>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+    /// How many password hashes may run at once (default: the number of cores; the
+    /// `PASSWORD_HASH_CONCURRENCY` setting wins when it is not 0).
+    pub fn hash_concurrency(mut self, n: usize) -> Self {
+        self.hash_concurrency = n.max(1);
+        self
+    }
+
+    /// Finishes the engine and starts its hashing threads.
+    pub fn build(self) -> Result<Tessera, tessera_core::Error> {
+        let s = self.settings;
+        // Validated here so that a bad header setting fails at start-up, whatever the
+        // web layer.
+        s.auth_header()?;
+        let hash_concurrency = match s.password_hash_concurrency {
+            0 => self.hash_concurrency,
+            n => n,
+        };
+        #[cfg(feature = "remote-jwks")]
+        let tokens = match &self.remote {
+            Some(r) => TokenService::with_remote_keys(
+                &s,
+                self.keys,
+                self.clock,
+                self.random.clone(),
+                r.clone(),
+            ),
+            None => TokenService::new(&s, self.keys, self.clock, self.random.clone()),
+        };
+        #[cfg(not(feature = "remote-jwks"))]
+        let tokens = TokenService::new(&s, self.keys, self.clock, self.random.clone());
+        let hasher = PasswordHasher::new(&s, self.random);
+        let mut hooks: Vec<Arc<dyn ClaimsHook>> = Vec::new();
+        if !s.user_claim_fields.is_empty() {
+            hooks.push(Arc::new(FieldClaims(s.user_claim_fields.clone())));
+        }
+        hooks.extend(self.hooks);
+        Ok(Tessera {
+            inner: Arc::new(Inner {
+                settings: s,
+                tokens,
+                users: self.users,
+                ledger: self.ledger,
+                throttle: self.throttle,
+                store: self.store,
+                hasher,
+                hash_slots: Semaphore::new(hash_concurrency),
+                hash_pool: HashPool::new(hash_concurrency),
+                hooks,
+                revocations: Revocations::default(),
+                #[cfg(feature = "remote-jwks")]
+                remote: self.remote,
+            }),
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! Minting tokens for a user: the pair and the sliding token, each starting a new
+//! session (token family) recorded in the ledger before the tokens are handed out.
+
+use serde_json::Value;
+use tessera_core::password::revoke_digest;
+use tessera_core::{Claims, TokenKind, User};
+use tessera_store::OutstandingToken;
+
+use crate::engine::Tessera;
+use crate::error::{Error, Result};
+use crate::login::ClientInfo;
+
+/// The claim that carries a token's family id when `ACCESS_TOKEN_REVOCATION` is on
+/// (OpenID Connect's session id claim).
+pub const SESSION_CLAIM: &str = "sid";
+
+/// A refresh token and the access token minted with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The refresh token (recorded in the ledger).
+    pub refresh: String,
+    /// The access token.
+    pub access: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    // Tokens are credentials: never in logs, not even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair { .. }")
+    }
+}
+
+impl Tessera {
+    /// `POST /api/token/`: logs in (see [`Tessera::login`]) and issues a pair.
+    pub async fn obtain_pair(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let user = self.login(username, password, client).await?;
+        self.issue_pair_for(&user).await
+    }
+
+    /// `POST /api/token/sliding/`: logs in and issues a sliding token.
+    pub async fn obtain_sliding(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<String> {
+        let user = self.login(username, password, client).await?;
+        self.issue_sliding_for(&user).await
+    }
+
+    /// A new session for `user` without a password: after sign-up, an OAuth callback,
+    /// or a staff member acting as the user. The caller vouches for the user; the pair
+    /// is recorded in the ledger as any login's is.
+    pub async fn issue_pair_for(&self, user: &User) -> Result<TokenPair> {
+        let family = self.new_family();
+        let refresh = self.claims_for(user, TokenKind::Refresh, &family);
+        let access = self.tokens().access_from_refresh(&refresh);
+        let refresh_raw = self.encode(&refresh)?;
+        let access_raw = self.encode(&access)?;
+        self.ledger()
+            .outstand(&self.ledger_row(&refresh, &refresh_raw, Some(user.id), Some(&family)))
+            .await?;
+        Ok(TokenPair {
+            refresh: refresh_raw,
+            access: access_raw,
+        })
+    }
+
+    /// [`Tessera::issue_pair_for`] for a sliding token.
+    pub async fn issue_sliding_for(&self, user: &User) -> Result<String> {
+        let family = self.new_family();
+        let claims = self.claims_for(user, TokenKind::Sliding, &family);
+        let raw = self.encode(&claims)?;
+        self.ledger()
+            .outstand(&self.ledger_row(&claims, &raw, Some(user.id), Some(&family)))
+            .await?;
+        Ok(raw)
+    }
+
+    /// Encodes claims; a failure (impossible with valid keys) is internal.
+    pub(crate) fn encode(&self, claims: &Claims) -> Result<String> {
+        self.tokens()
+            .encode(claims)
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// A ledger row for a token about to be (or just) issued.
+    pub(crate) fn ledger_row(
+        &self,
+        claims: &Claims,
+        encoded: &str,
+        user_id: Option<i64>,
+        family: Option<&str>,
+    ) -> OutstandingToken {
+        let tokens = self.tokens();
+        OutstandingToken {
+            jti: tokens.jti(claims).unwrap_or_default().to_owned(),
+            user_id,
+            token: encoded.to_owned(),
+            created_at: self.clock().now_micros(),
+            expires_at: tokens.exp(claims).saturating_mul(1_000_000),
+            family_id: family.map(str::to_owned),
+        }
+    }
+
+    /// A new family id (one per login).
+    fn new_family(&self) -> String {
+        tessera_core::clock::new_jti(&tessera_core::OsRandom)
+    }
+
+    /// `for_user` plus the configured claims and hooks: the claims of a fresh refresh or
+    /// sliding token that starts the family `family`.
+    fn claims_for(&self, user: &User, kind: TokenKind, family: &str) -> Claims {
+        let s = self.settings();
+        let mut claims = self
+            .tokens()
+            .for_user(kind, &user.id_claim(&s.user_id_field));
+        if kind == TokenKind::Refresh
+            && let Some(abs) = s.refresh_token_absolute_lifetime
+            && abs < s.refresh_token_lifetime
+        {
+            let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+            claims.insert("exp".into(), Value::from(iat.saturating_add(abs)));
+        }
+        if s.check_revoke_token {
+            claims.insert(
+                s.revoke_token_claim.clone(),
+                Value::from(revoke_digest(&user.password)),
+            );
+        }
+        if s.access_token_revocation {
+            claims.insert(SESSION_CLAIM.into(), Value::from(family));
+        }
+        for hook in self.hooks() {
+            hook.add_claims(user, kind, &mut claims);
+        }
+        claims
+    }
+
+    /// The user id a token names, as the ledger records it (`USER_ID_FIELD = id` only).
+    pub(crate) fn ledger_user_id(&self, claims: &Claims) -> Option<i64> {
+        let s = self.settings();
+        let v = claims.get(&s.user_id_claim)?;
+        if s.user_id_field != "id" {
+            return None;
+        }
+        match v {
+            Value::String(x) => x.parse().ok(),
+            other => other.as_i64(),
+        }
+    }
+}

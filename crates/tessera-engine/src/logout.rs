@@ -1,0 +1,78 @@
+//! Ending sessions: logout (one session), logout everywhere and revoking a user (every
+//! session), and the pair check that tells a client which of its tokens is bad.
+
+use serde_json::Value;
+use tessera_core::TokenKind;
+
+use crate::engine::Tessera;
+use crate::error::Result;
+use crate::issue::SESSION_CLAIM;
+
+/// Which of a client's two tokens still work (`POST /api/token/valid/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairCheck {
+    /// The access token validates (and is not revoked).
+    pub access_valid: bool,
+    /// The refresh token validates and is not blacklisted (a spent one is invalid).
+    pub refresh_valid: bool,
+}
+
+impl Tessera {
+    /// `POST /api/token/blacklist/`: the refresh token is refused from now on, and so is
+    /// its whole session (family). Committed before this returns.
+    pub async fn blacklist(&self, raw: &str) -> Result<()> {
+        let claims = self.validate_token(raw, TokenKind::Refresh).await?;
+        let family = claims.get(SESSION_CLAIM).and_then(Value::as_str);
+        let row = self.ledger_row(&claims, raw, self.ledger_user_id(&claims), family);
+        let revoked = self
+            .ledger()
+            .blacklist(&row, self.clock().now_micros())
+            .await?;
+        self.revocations().apply(&revoked);
+        Ok(())
+    }
+
+    /// Logout everywhere for the user themself: the same as [`Tessera::revoke_user`].
+    pub async fn logout_everywhere(&self, user_id: i64) -> Result<usize> {
+        self.revoke_user(user_id).await
+    }
+
+    /// Revokes every refresh token (and, with `ACCESS_TOKEN_REVOCATION`, every access
+    /// token) of the user, on every instance. Returns how many sessions ended now.
+    pub async fn revoke_user(&self, user_id: i64) -> Result<usize> {
+        let revoked = self
+            .ledger()
+            .revoke_user(user_id, self.clock().now_micros())
+            .await?;
+        self.revocations().apply(&revoked);
+        Ok(revoked.len())
+    }
+
+    /// Which of the two tokens is bad. No user lookup. `access` is the raw bearer token
+    /// (`None` when the request had none), `refresh` the refresh token (`None` or empty
+    /// when missing). Only a failing database is an error.
+    pub async fn check_pair(
+        &self,
+        access: Option<&[u8]>,
+        refresh: Option<&str>,
+    ) -> Result<PairCheck> {
+        let access_valid = match access.map(std::str::from_utf8) {
+            Some(Ok(raw)) => self.validate_token(raw, TokenKind::Access).await.is_ok(),
+            _ => false,
+        };
+        let refresh_valid = match refresh {
+            Some(raw) if !raw.is_empty() => {
+                match self.validate_token(raw, TokenKind::Refresh).await {
+                    Ok(_) => true,
+                    Err(crate::Error::Token(_)) => false,
+                    Err(other) => return Err(other),
+                }
+            }
+            _ => false,
+        };
+        Ok(PairCheck {
+            access_valid,
+            refresh_valid,
+        })
+    }
+}
