@@ -34,25 +34,37 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::request::Parts;
-use tessera_core::{Claims, TokenKind, TokenUser, User};
+use tessera_core::{AuthUser, Claims, TokenKind, TokenUser, User};
 use tessera_engine::{Identity, StatelessIdentity};
 
 use crate::error::{ApiError, Rejection};
 use crate::state::AuthState;
 
-/// A request made by a user whose token and account both check out.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
+/// A request made by a user whose token and account both check out. `U` is the
+/// application's user type (Django's [`User`] by default), as its `UserStore` hands it
+/// out.
+#[derive(Debug)]
+pub struct Authenticated<U: AuthUser = User> {
     /// The user, as stored (shared with the user cache: no copy per request).
-    pub user: Arc<User>,
+    pub user: Arc<U>,
     /// The validated token's claims (shared with the verified-token cache).
     pub claims: Arc<Claims>,
     /// Which accepted class validated the token.
     pub kind: TokenKind,
 }
 
-impl From<Identity> for Authenticated {
-    fn from(i: Identity) -> Self {
+impl<U: AuthUser> Clone for Authenticated<U> {
+    fn clone(&self) -> Self {
+        Authenticated {
+            user: self.user.clone(),
+            claims: self.claims.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+impl<U: AuthUser> From<Identity<U>> for Authenticated<U> {
+    fn from(i: Identity<U>) -> Self {
         Authenticated {
             user: i.user,
             claims: i.claims,
@@ -64,8 +76,14 @@ impl From<Identity> for Authenticated {
 /// [`Authenticated`] where anonymous requests are welcome: `None` without credentials,
 /// the user with good ones, and still a 401 for bad ones (a broken token is never taken
 /// for "anonymous").
-#[derive(Debug, Clone)]
-pub struct OptionalAuthenticated(pub Option<Authenticated>);
+#[derive(Debug)]
+pub struct OptionalAuthenticated<U: AuthUser = User>(pub Option<Authenticated<U>>);
+
+impl<U: AuthUser> Clone for OptionalAuthenticated<U> {
+    fn clone(&self) -> Self {
+        OptionalAuthenticated(self.0.clone())
+    }
+}
 
 /// A request whose token checks out, with no database read (`TokenUser`).
 #[derive(Debug, Clone)]
@@ -137,15 +155,16 @@ fn trim_py_space(mut v: &[u8]) -> &[u8] {
     v
 }
 
-impl<S> axum::extract::FromRequestParts<S> for Authenticated
+impl<S, U> axum::extract::FromRequestParts<S> for Authenticated<U>
 where
-    AuthState: FromRef<S>,
+    U: AuthUser,
+    AuthState<U>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
-        let t = AuthState::from_ref(state);
+        let t = AuthState::<U>::from_ref(state);
         let run = async {
             let raw = t
                 .bearer(&parts.headers)?
@@ -156,15 +175,16 @@ where
     }
 }
 
-impl<S> axum::extract::FromRequestParts<S> for OptionalAuthenticated
+impl<S, U> axum::extract::FromRequestParts<S> for OptionalAuthenticated<U>
 where
-    AuthState: FromRef<S>,
+    U: AuthUser,
+    AuthState<U>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
-        let t = AuthState::from_ref(state);
+        let t = AuthState::<U>::from_ref(state);
         let run = async {
             match t.bearer(&parts.headers)? {
                 None => Ok(OptionalAuthenticated(None)),
@@ -177,6 +197,8 @@ where
     }
 }
 
+/// Works in any app whose state gives Django users' [`AuthState`]; with another user
+/// type use [`StatelessFor`].
 impl<S> axum::extract::FromRequestParts<S> for Stateless
 where
     AuthState: FromRef<S>,
@@ -191,6 +213,31 @@ where
                 .bearer(&parts.headers)?
                 .ok_or(ApiError::NotAuthenticated)?;
             Ok(t.authenticate_stateless(raw).await?.into())
+        };
+        run.await.map_err(|e: ApiError| t.reject(e))
+    }
+}
+
+/// [`Stateless`] in an app whose users are of type `U`: the token alone, no user read.
+#[derive(Debug)]
+pub struct StatelessFor<U: AuthUser>(pub Stateless, std::marker::PhantomData<fn() -> U>);
+
+impl<S, U> axum::extract::FromRequestParts<S> for StatelessFor<U>
+where
+    U: AuthUser,
+    AuthState<U>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let t = AuthState::<U>::from_ref(state);
+        let run = async {
+            let raw = t
+                .bearer(&parts.headers)?
+                .ok_or(ApiError::NotAuthenticated)?;
+            let id: Stateless = t.authenticate_stateless(raw).await?.into();
+            Ok(StatelessFor(id, std::marker::PhantomData))
         };
         run.await.map_err(|e: ApiError| t.reject(e))
     }

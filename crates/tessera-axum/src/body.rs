@@ -11,7 +11,7 @@ use axum::http::header;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::state::AuthState;
+use crate::state::HttpConfig;
 use axum::extract::FromRef;
 
 /// The parsed body: field name → JSON value (form fields become strings).
@@ -20,14 +20,14 @@ pub struct Fields(pub Map<String, Value>);
 
 impl<S> FromRequest<S> for Fields
 where
-    AuthState: FromRef<S>,
+    HttpConfig: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let t = AuthState::from_ref(state);
-        let (limit, depth) = (t.settings().max_body_bytes, t.settings().max_json_depth);
+        let http = HttpConfig::from_ref(state);
+        let (limit, depth) = (http.max_body_bytes(), http.max_json_depth());
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::state::AuthState;
+use crate::state::HttpConfig;
 
 /// The client address as best known (`None` when the server runs without connection
 /// info, e.g. in `oneshot` tests).
@@ -38,13 +38,13 @@ pub fn resolve(peer: Option<IpAddr>, forwarded_for: &[&str], trusted: &[IpAddr])
 
 impl<S> FromRequestParts<S> for ClientIp
 where
-    AuthState: FromRef<S>,
+    HttpConfig: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let t = AuthState::from_ref(state);
+        let http = HttpConfig::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -55,7 +55,7 @@ where
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        Ok(ClientIp(resolve(peer, &forwarded, t.trusted_proxies())))
+        Ok(ClientIp(resolve(peer, &forwarded, http.trusted_proxies())))
     }
 }
 

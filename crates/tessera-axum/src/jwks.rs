@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AuthState;
 
 /// `GET /api/token/jwks/`: the public keys, cacheable for five minutes, with an `ETag`.
-pub(crate) async fn serve_jwks(State(t): State<AuthState>, headers: HeaderMap) -> Response {
+pub(crate) async fn serve_jwks<U: tessera_core::AuthUser>(
+    State(t): State<AuthState<U>>,
+    headers: HeaderMap,
+) -> Response {
     let body = t.tokens().keys().jwks().to_string();
     let etag = format!(
         "\"{}\"",

@@ -23,8 +23,8 @@
 //!
 //! let app = Router::new()
 //!     .route("/api/me/", get(|a: Authenticated| async move { Json(a.user.username.clone()) }))
-//!     .nest("/api", tessera_axum::token_router())        // /api/token/, /api/token/refresh/, …
-//!     .merge(tessera_axum::well_known_router())         // /.well-known/jwks.json
+//!     .nest("/api", tessera_axum::token_router().with_state(auth.clone())) // /api/token/, …
+//!     .merge(tessera_axum::well_known_router().with_state(auth.clone()))  // /.well-known/jwks.json
 //!     .with_state(auth)
 //!     .layer(SecurityLayer::from_settings(&settings));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
@@ -43,7 +43,9 @@ mod layer;
 mod routes;
 mod state;
 
-pub use auth::{Authenticated, OptionalAuthenticated, RawToken, Stateless, raw_token};
+pub use auth::{
+    Authenticated, OptionalAuthenticated, RawToken, Stateless, StatelessFor, raw_token,
+};
 pub use body::{Fields, Validator, json_depth, parse as parse_body};
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
 pub use error::{ApiError, Rejection};
@@ -53,5 +55,5 @@ pub use routes::{
     obtain_sliding_route, options_metadata, pair_check_route, refresh_route, refresh_sliding_route,
     token_router, verify_route, well_known_router, with_and_without_slash,
 };
-pub use state::AuthState;
+pub use state::{AuthState, HttpConfig};
 pub use tessera_engine::Tessera;

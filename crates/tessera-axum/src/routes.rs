@@ -4,14 +4,17 @@
 //!
 //! Paths are relative: [`token_router`] serves `/token/…`, so `nest("/api", …)` gives
 //! Simple JWT's layout and `nest("/api/v1/auth", …)` another; each route is also
-//! available alone (`obtain_pair_route()` …) for an app that mounts only some.
+//! available alone (`obtain_pair_route()` …) for an app that mounts only some. Each is
+//! stated over [`AuthState`]: give it with `.with_state(auth)`, which also lets it join
+//! a router of any state type.
 
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tessera_core::AuthUser;
 use tessera_engine::{ClientInfo, Error as Domain};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -35,14 +38,13 @@ fn token_response(body: Value) -> Response {
 /// Every token route, each at its path with and without the trailing slash:
 /// `/token/`, `/token/refresh/`, `verify/`, `blacklist/`, `blacklist/all/`, `sliding/`,
 /// `sliding/refresh/`, `valid/` and `jwks/`. Nest it where the API lives
-/// (`nest("/api", token_router())` is Simple JWT's layout); add [`well_known_router`]
-/// at the root for `/.well-known/jwks.json`.
-pub fn token_router<S>() -> Router<S>
+/// (`nest("/api", token_router().with_state(auth))` is Simple JWT's layout); add
+/// [`well_known_router`] at the root for `/.well-known/jwks.json`.
+pub fn token_router<U>() -> Router<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
-    let routes: [(&str, MethodRouter<S>); 9] = [
+    let routes: [(&str, MethodRouter<AuthState<U>>); 9] = [
         ("/token/", obtain_pair_route()),
         ("/token/refresh/", refresh_route()),
         ("/token/verify/", verify_route()),
@@ -61,93 +63,83 @@ where
 }
 
 /// `/.well-known/jwks.json` (RFC 8615), which belongs at the root of the host.
-pub fn well_known_router<S>() -> Router<S>
+pub fn well_known_router<U>() -> Router<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     Router::new().route("/.well-known/jwks.json", jwks_route())
 }
 
 /// `POST`: `{username, password}` → `{refresh, access}` (Simple JWT's `TokenObtainPairView`).
-pub fn obtain_pair_route<S>() -> MethodRouter<S>
+pub fn obtain_pair_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(obtain_pair, "Token Obtain Pair")
 }
 
 /// `POST`: `{refresh}` → `{access}` (+ `refresh` with rotation).
-pub fn refresh_route<S>() -> MethodRouter<S>
+pub fn refresh_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(refresh, "Token Refresh")
 }
 
 /// `POST`: `{token}` → `{}` for any valid token.
-pub fn verify_route<S>() -> MethodRouter<S>
+pub fn verify_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(verify, "Token Verify")
 }
 
 /// `POST`: `{refresh}` → `{}`; the token's session ends (logout).
-pub fn blacklist_route<S>() -> MethodRouter<S>
+pub fn blacklist_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(blacklist, "Token Blacklist")
 }
 
 /// `POST` with a bearer token: every session of the caller ends (logout everywhere).
-pub fn blacklist_all_route<S>() -> MethodRouter<S>
+pub fn blacklist_all_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(blacklist_all, "Token Blacklist All")
 }
 
 /// `POST`: `{username, password}` → `{token}` (a sliding token).
-pub fn obtain_sliding_route<S>() -> MethodRouter<S>
+pub fn obtain_sliding_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(obtain_sliding, "Token Obtain Sliding")
 }
 
 /// `POST`: `{token}` → `{token}` with a later `exp`.
-pub fn refresh_sliding_route<S>() -> MethodRouter<S>
+pub fn refresh_sliding_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(refresh_sliding, "Token Refresh Sliding")
 }
 
 /// `POST` with a bearer access token and `{refresh}`: which of the two is bad.
-pub fn pair_check_route<S>() -> MethodRouter<S>
+pub fn pair_check_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
     post_only(pair_check, "Token Pair Valid")
 }
 
 /// `GET`: the public keys as a JWK Set, with an `ETag`.
-pub fn jwks_route<S>() -> MethodRouter<S>
+pub fn jwks_route<U>() -> MethodRouter<AuthState<U>>
 where
-    AuthState: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
+    U: AuthUser,
 {
-    axum::routing::get(crate::jwks::serve_jwks)
+    axum::routing::get(crate::jwks::serve_jwks::<U>)
         .options(|| async { options_metadata("JWKS", &["GET", "HEAD", "OPTIONS"]) })
         .fallback(|method: axum::http::Method| async move {
             ApiError::MethodNotAllowed(method.to_string(), "GET, HEAD, OPTIONS")
@@ -203,14 +195,14 @@ pub fn options_metadata(name: &str, allow: &[&str]) -> Response {
 
 /// Turns a handler's result into a response, 401s carrying this configuration's
 /// `WWW-Authenticate` challenge.
-fn respond(t: &AuthState, r: ApiResult) -> Response {
+fn respond<U: AuthUser>(t: &AuthState<U>, r: ApiResult) -> Response {
     r.unwrap_or_else(|e| e.into_response_with(t.challenge()))
 }
 
 /// Defines the axum handler `$name` around `$inner(&AuthState, args…)`.
 macro_rules! handler {
     ($name:ident => $inner:ident($($arg:ident: $ty:ty),*)) => {
-        async fn $name(State(t): State<AuthState>, $($arg: $ty),*) -> Response {
+        async fn $name<U: AuthUser>(State(t): State<AuthState<U>>, $($arg: $ty),*) -> Response {
             let r = $inner(&t, $($arg),*).await;
             respond(&t, r)
         }
@@ -256,8 +248,8 @@ fn credentials(
 }
 
 /// `POST /api/token/`: `{username, password}` → `{refresh, access}`.
-async fn obtain_pair_inner(
-    t: &AuthState,
+async fn obtain_pair_inner<U: AuthUser>(
+    t: &AuthState<U>,
     client: ClientIp,
     headers: HeaderMap,
     fields: Fields,
@@ -270,8 +262,8 @@ async fn obtain_pair_inner(
 }
 
 /// `POST /api/token/sliding/`: `{username, password}` → `{token}`.
-async fn obtain_sliding_inner(
-    t: &AuthState,
+async fn obtain_sliding_inner<U: AuthUser>(
+    t: &AuthState<U>,
     client: ClientIp,
     headers: HeaderMap,
     fields: Fields,
@@ -290,7 +282,7 @@ fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).
-async fn refresh_inner(t: &AuthState, fields: Fields) -> ApiResult {
+async fn refresh_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "refresh")?;
     let refreshed = t.refresh(&raw).await?;
     Ok(token_response(match refreshed.refresh {
@@ -301,7 +293,7 @@ async fn refresh_inner(t: &AuthState, fields: Fields) -> ApiResult {
 
 /// `POST /api/token/verify/`: `{token}` → `{}` for any valid token type; a blacklisted
 /// one is DRF's 400 `non_field_errors`, as Simple JWT's serializer raises it.
-async fn verify_inner(t: &AuthState, fields: Fields) -> ApiResult {
+async fn verify_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "token")?;
     match t.verify(&raw).await {
         Ok(()) => Ok(Json(json!({})).into_response()),
@@ -315,29 +307,29 @@ async fn verify_inner(t: &AuthState, fields: Fields) -> ApiResult {
 }
 
 /// `POST /api/token/blacklist/`: `{refresh}` → `{}`; the token is refused from now on.
-async fn blacklist_inner(t: &AuthState, fields: Fields) -> ApiResult {
+async fn blacklist_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "refresh")?;
     t.blacklist(&raw).await?;
     Ok(Json(json!({})).into_response())
 }
 
 /// `POST /api/token/blacklist/all/` (authenticated): logout everywhere.
-async fn blacklist_all(
-    State(t): State<AuthState>,
-    auth: Result<Authenticated, Rejection>,
+async fn blacklist_all<U: AuthUser>(
+    State(t): State<AuthState<U>>,
+    auth: Result<Authenticated<U>, Rejection>,
 ) -> Response {
     let auth = match auth {
         Ok(a) => a,
         Err(rejection) => return rejection.into_response(),
     };
-    match t.logout_everywhere(auth.user.id).await {
+    match t.logout_everywhere(&auth.user).await {
         Ok(_) => Json(json!({})).into_response(),
         Err(e) => ApiError::from(e).into_response_with(t.challenge()),
     }
 }
 
 /// `POST /api/token/sliding/refresh/`: `{token}` → `{token}` with a later `exp`.
-async fn refresh_sliding_inner(t: &AuthState, fields: Fields) -> ApiResult {
+async fn refresh_sliding_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "token")?;
     Ok(token_response(
         json!({"token": t.refresh_sliding(&raw).await?}),
@@ -346,7 +338,11 @@ async fn refresh_sliding_inner(t: &AuthState, fields: Fields) -> ApiResult {
 
 /// `POST /api/token/valid/`: which of the client's two tokens is bad. The access token
 /// comes from the auth header, the refresh token from the body.
-async fn pair_check_inner(t: &AuthState, headers: HeaderMap, fields: Fields) -> ApiResult {
+async fn pair_check_inner<U: AuthUser>(
+    t: &AuthState<U>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> ApiResult {
     let access = t.bearer(&headers).ok().flatten();
     let refresh = match fields.0.get("refresh") {
         Some(Value::String(raw)) => Some(raw.as_str()),

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use tessera_core::{AuthUser, User};
 use tessera_engine::Tessera;
 
 use crate::error::{ApiError, Rejection};
@@ -15,22 +16,61 @@ use crate::error::{ApiError, Rejection};
 ///
 /// Mount it in any axum app whose state `S` can give one (`AuthState: FromRef<S>`,
 /// true for `AuthState` itself).
-#[derive(Clone, Debug)]
-pub struct AuthState {
-    engine: Tessera,
-    http: Arc<Http>,
+#[derive(Debug)]
+pub struct AuthState<U: AuthUser = User> {
+    engine: Tessera<U>,
+    http: HttpConfig,
 }
+
+impl<U: AuthUser> Clone for AuthState<U> {
+    fn clone(&self) -> Self {
+        AuthState {
+            engine: self.engine.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
+
+/// What HTTP needs of the settings, read once: the credentials header, the challenge,
+/// body limits and the trusted proxies. A cheap handle; the body and client-address
+/// extractors ([`crate::Fields`], [`crate::ClientIp`]) take it from the app's state
+/// (`HttpConfig: FromRef<S>`, true for every [`AuthState`]).
+#[derive(Debug, Clone)]
+pub struct HttpConfig(Arc<Http>);
 
 #[derive(Debug)]
 struct Http {
     header_name: HeaderName,
     challenge: HeaderValue,
     trusted_proxies: Vec<IpAddr>,
+    max_body_bytes: usize,
+    max_json_depth: usize,
 }
 
-impl AuthState {
+impl HttpConfig {
+    /// `MAX_BODY_BYTES`.
+    pub fn max_body_bytes(&self) -> usize {
+        self.0.max_body_bytes
+    }
+    /// `MAX_JSON_DEPTH`.
+    pub fn max_json_depth(&self) -> usize {
+        self.0.max_json_depth
+    }
+    /// `TRUSTED_PROXIES`, parsed.
+    pub fn trusted_proxies(&self) -> &[IpAddr] {
+        &self.0.trusted_proxies
+    }
+}
+
+impl<U: AuthUser> axum::extract::FromRef<AuthState<U>> for HttpConfig {
+    fn from_ref(s: &AuthState<U>) -> HttpConfig {
+        s.http.clone()
+    }
+}
+
+impl<U: AuthUser> AuthState<U> {
     /// Wraps an engine; fails on header settings HTTP cannot carry.
-    pub fn new(engine: Tessera) -> Result<AuthState, tessera_core::Error> {
+    pub fn new(engine: Tessera<U>) -> Result<AuthState<U>, tessera_core::Error> {
         let s = engine.settings();
         let header = s.auth_header()?;
         let header_name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
@@ -44,37 +84,37 @@ impl AuthState {
             .iter()
             .filter_map(|p| p.parse().ok())
             .collect();
-        Ok(AuthState {
-            engine,
-            http: Arc::new(Http {
-                header_name,
-                challenge,
-                trusted_proxies,
-            }),
-        })
+        let http = HttpConfig(Arc::new(Http {
+            header_name,
+            challenge,
+            trusted_proxies,
+            max_body_bytes: s.max_body_bytes,
+            max_json_depth: s.max_json_depth,
+        }));
+        Ok(AuthState { engine, http })
     }
 
     /// The engine.
-    pub fn engine(&self) -> &Tessera {
+    pub fn engine(&self) -> &Tessera<U> {
         &self.engine
     }
     /// The header credentials are read from (`AUTH_HEADER_NAME`).
     pub fn header_name(&self) -> &HeaderName {
-        &self.http.header_name
+        &self.http.0.header_name
     }
     /// `WWW-Authenticate` for 401s: `<AUTH_HEADER_TYPES[0]> realm="api"`.
     pub fn challenge(&self) -> &HeaderValue {
-        &self.http.challenge
+        &self.http.0.challenge
     }
-    /// `TRUSTED_PROXIES`, parsed once.
-    pub fn trusted_proxies(&self) -> &[IpAddr] {
-        &self.http.trusted_proxies
+    /// What HTTP needs of the settings.
+    pub fn http(&self) -> &HttpConfig {
+        &self.http
     }
     /// Wraps an error with this configuration's challenge.
     pub fn reject(&self, error: impl Into<ApiError>) -> Rejection {
         Rejection {
             error: error.into(),
-            challenge: self.http.challenge.clone(),
+            challenge: self.http.0.challenge.clone(),
         }
     }
 
@@ -96,9 +136,9 @@ impl AuthState {
     }
 }
 
-impl std::ops::Deref for AuthState {
-    type Target = Tessera;
-    fn deref(&self) -> &Tessera {
+impl<U: AuthUser> std::ops::Deref for AuthState<U> {
+    type Target = Tessera<U>;
+    fn deref(&self) -> &Tessera<U> {
         &self.engine
     }
 }

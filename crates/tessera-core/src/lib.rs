@@ -39,4 +39,4 @@ pub use keys::{Algorithm, Key, KeyLookup, KeySet};
 pub use password::PasswordHasher;
 pub use settings::{HasherKind, Secret, Settings};
 pub use token::{Claims, TokenKind, TokenService};
-pub use user::{ClaimsHook, FieldClaims, TokenUser, User};
+pub use user::{AuthUser, ClaimsHook, FieldClaims, TokenUser, User, UserId};

@@ -1,4 +1,9 @@
-//! Users as tokens see them, and the hook that adds custom claims.
+//! Users as tokens see them: the [`AuthUser`] trait any application's user type
+//! implements (with its own [`UserId`] type), Django's `auth_user` row ([`User`]), the
+//! hook that adds custom claims, and the stateless [`TokenUser`].
+
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
 
 use serde_json::{Map, Value};
 
@@ -47,13 +52,103 @@ impl User {
             _ => return None,
         })
     }
+}
 
-    /// The user's id as Simple JWT 5.5.1 writes it into `USER_ID_CLAIM`: always a string.
-    pub fn id_claim(&self, user_id_field: &str) -> String {
-        match user_id_field {
-            "username" => self.username.clone(),
-            _ => self.id.to_string(),
+/// A user id type: integers, strings, UUIDs (as a newtype of the application's), … What
+/// it must do is travel in the user id claim: Simple JWT 5.5.1 writes `str(id)`, so it is
+/// written as its `Display` text and read back by [`UserId::from_claim`].
+///
+/// ```
+/// use tessera_core::UserId;
+/// #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// struct Uuid(String);
+/// impl std::fmt::Display for Uuid {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
+/// }
+/// impl UserId for Uuid {
+///     fn from_claim(claim: &serde_json::Value) -> Option<Self> {
+///         let s = claim.as_str()?;
+///         (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+///             .then(|| Uuid(s.to_ascii_lowercase()))
+///     }
+/// }
+/// assert!(Uuid::from_claim(&"9b2f0c6e-0d7e-4f7a-9c1e-2b8f3f1d6a10".into()).is_some());
+/// assert!(Uuid::from_claim(&5.into()).is_none());
+/// ```
+pub trait UserId: Clone + Eq + Hash + Debug + Display + Send + Sync + 'static {
+    /// The id a claim value names, or `None` when it names no user of this type (never
+    /// an error: a token naming nobody is answered like a token for a deleted user).
+    fn from_claim(claim: &Value) -> Option<Self>;
+}
+
+impl UserId for i64 {
+    /// `5` and `"5"` name user 5; `5.0`, `"x"` and numbers beyond `i64` name nobody.
+    fn from_claim(claim: &Value) -> Option<Self> {
+        match claim {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
         }
+    }
+}
+
+impl UserId for String {
+    /// A string as it is; a number as its text.
+    fn from_claim(claim: &Value) -> Option<Self> {
+        match claim {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// What Tessera needs of a user, whatever table it lives in: Django's `auth_user`
+/// ([`User`]) or an application's own type.
+pub trait AuthUser: Debug + Send + Sync + 'static {
+    /// The primary key's type.
+    type Id: UserId;
+    /// The primary key.
+    fn id(&self) -> Self::Id;
+    /// The login name (Django's `USERNAME_FIELD`): what a login's `username` matches.
+    fn username(&self) -> &str;
+    /// The stored password hash, in one of Django's formats (`!` for none).
+    fn password_hash(&self) -> &str;
+    /// Inactive users cannot log in or authenticate (with `CHECK_USER_IS_ACTIVE`).
+    fn is_active(&self) -> bool {
+        true
+    }
+    /// The value of a field by name, for `USER_CLAIM_FIELDS`; `None` for fields that are
+    /// not claimable (a password never is).
+    fn claim(&self, _field: &str) -> Option<Value> {
+        None
+    }
+    /// The user's id as Simple JWT 5.5.1 writes it into `USER_ID_CLAIM`: always a string,
+    /// of the field `USER_ID_FIELD` names (`id` or `username`).
+    fn id_claim(&self, user_id_field: &str) -> String {
+        match user_id_field {
+            "username" => self.username().to_owned(),
+            _ => self.id().to_string(),
+        }
+    }
+}
+
+impl AuthUser for User {
+    type Id = i64;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn password_hash(&self) -> &str {
+        &self.password
+    }
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
+    fn claim(&self, field: &str) -> Option<Value> {
+        self.field(field)
     }
 }
 
@@ -70,9 +165,9 @@ impl User {
 ///     }
 /// }
 /// ```
-pub trait ClaimsHook: Send + Sync {
+pub trait ClaimsHook<U: AuthUser = User>: Send + Sync {
     /// Inserts extra claims into `claims` (a fresh refresh or sliding token for `user`).
-    fn add_claims(&self, user: &User, kind: TokenKind, claims: &mut Claims);
+    fn add_claims(&self, user: &U, kind: TokenKind, claims: &mut Claims);
 }
 
 /// The `USER_CLAIM_FIELDS` setting as a hook: copies the named user fields into the
@@ -80,13 +175,13 @@ pub trait ClaimsHook: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct FieldClaims(pub Vec<String>);
 
-impl ClaimsHook for FieldClaims {
-    fn add_claims(&self, user: &User, kind: TokenKind, claims: &mut Claims) {
+impl<U: AuthUser> ClaimsHook<U> for FieldClaims {
+    fn add_claims(&self, user: &U, kind: TokenKind, claims: &mut Claims) {
         if kind != TokenKind::Refresh {
             return;
         }
         for f in &self.0 {
-            if let Some(v) = user.field(f) {
+            if let Some(v) = user.claim(f) {
                 claims.insert(f.clone(), v);
             }
         }

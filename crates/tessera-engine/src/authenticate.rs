@@ -6,17 +6,17 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tessera_core::password::revoke_digest;
-use tessera_core::{Claims, TokenKind, TokenUser, User};
+use tessera_core::{AuthUser, Claims, TokenKind, TokenUser, User, UserId};
 
 use crate::engine::Tessera;
 use crate::error::{Error, Result, TokenFailure};
 use crate::issue::SESSION_CLAIM;
 
 /// A token and its user, both checked: what a protected route runs as.
-#[derive(Debug, Clone)]
-pub struct Identity {
+#[derive(Debug)]
+pub struct Identity<U: AuthUser = User> {
     /// The user, as stored (shared with the user cache: no copy per request).
-    pub user: Arc<User>,
+    pub user: Arc<U>,
     /// The validated token's claims (shared with the verified-token cache).
     pub claims: Arc<Claims>,
     /// Which accepted class validated the token.
@@ -32,12 +32,22 @@ pub struct StatelessIdentity {
     pub kind: TokenKind,
 }
 
-impl Tessera {
+impl<U: AuthUser> Clone for Identity<U> {
+    fn clone(&self) -> Self {
+        Identity {
+            user: self.user.clone(),
+            claims: self.claims.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+impl<U: AuthUser> Tessera<U> {
     /// Authenticates a raw bearer token (the bytes after the scheme word): it must
     /// validate as one of `AUTH_TOKEN_CLASSES`, and its user must exist, be active
     /// (`CHECK_USER_IS_ACTIVE`) and, with `CHECK_REVOKE_TOKEN`, still have the password
     /// the token was issued under.
-    pub async fn authenticate(&self, raw: &[u8]) -> Result<Identity> {
+    pub async fn authenticate(&self, raw: &[u8]) -> Result<Identity<U>> {
         let (claims, kind) = self.validate_bearer(raw).await?;
         let user = self.user_for_claims(&claims).await?;
         Ok(Identity { user, claims, kind })
@@ -145,7 +155,7 @@ impl Tessera {
     }
 
     /// The stateful user check of `JWTAuthentication.get_user`.
-    pub async fn user_for_claims(&self, claims: &Claims) -> Result<Arc<User>> {
+    pub async fn user_for_claims(&self, claims: &Claims) -> Result<Arc<U>> {
         let s = self.settings();
         let id = claims.get(&s.user_id_claim).ok_or(Error::NoUserId)?;
         // Simple JWT crashes (500) on an id the database cannot compare; we say 401.
@@ -153,11 +163,11 @@ impl Tessera {
             return Err(Error::NoUserId);
         }
         let user = self.user_by_claim(id).await?.ok_or(Error::UserNotFound)?;
-        if s.check_user_is_active && !user.is_active {
+        if s.check_user_is_active && !user.is_active() {
             return Err(Error::UserInactive);
         }
         if s.check_revoke_token {
-            let current = revoke_digest(&user.password);
+            let current = revoke_digest(user.password_hash());
             match claims.get(&s.revoke_token_claim).and_then(|v| v.as_str()) {
                 Some(d) if d == current => {}
                 _ => return Err(Error::PasswordChanged),
@@ -167,8 +177,9 @@ impl Tessera {
     }
 
     /// Looks a user up by the value of the user id claim, per `USER_ID_FIELD`. A claim
-    /// that cannot name a user (a non-numeric id) is `Ok(None)`, not an error.
-    pub async fn user_by_claim(&self, claim: &Value) -> Result<Option<Arc<User>>> {
+    /// that cannot name a user (a non-numeric id for integer ids) is `Ok(None)`, not an
+    /// error.
+    pub async fn user_by_claim(&self, claim: &Value) -> Result<Option<Arc<U>>> {
         let users = self.users();
         if self.settings().user_id_field == "username" {
             let as_text = match claim {
@@ -178,17 +189,10 @@ impl Tessera {
             };
             return Ok(users.user_by_username(&as_text).await?.map(Arc::new));
         }
-        // As the text of the claim parsed as an integer: `5` and `"5"` name user 5;
-        // `5.0` and numbers beyond i64 name nobody.
-        let id = match claim {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        };
-        let Some(id) = id else {
+        let Some(id) = U::Id::from_claim(claim) else {
             return Ok(None);
         };
-        if let Some(hit) = users.cached_user(id) {
+        if let Some(hit) = users.cached_user(&id) {
             return Ok(hit);
         }
         Ok(users.shared_user_by_id(id).await?)

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use tessera_core::{
-    ClaimsHook, Clock, FieldClaims, KeySet, OsRandom, PasswordHasher, Random, Settings,
-    SystemClock, TokenService,
+    AuthUser, ClaimsHook, Clock, FieldClaims, KeySet, OsRandom, PasswordHasher, Random, Settings,
+    SystemClock, TokenService, User,
 };
 use tessera_store::{LoginThrottle, Store, TokenLedger, UserStore};
 use tokio::sync::Semaphore;
@@ -15,30 +15,41 @@ use crate::revocation::Revocations;
 /// The token engine: settings, keys, the stores, the password-hashing pool, the claims
 /// hooks and the in-memory revocation set. Every flow (obtain, refresh, verify, logout,
 /// authenticate …) is a method. Cheap to clone (one `Arc`); share one per process.
-#[derive(Clone)]
-pub struct Tessera {
-    pub(crate) inner: Arc<Inner>,
+///
+/// `U` is the application's user type ([`AuthUser`]); Django's `auth_user` row
+/// ([`User`]) by default.
+pub struct Tessera<U: AuthUser = User> {
+    pub(crate) inner: Arc<Inner<U>>,
 }
 
-pub(crate) struct Inner {
+impl<U: AuthUser> Clone for Tessera<U> {
+    fn clone(&self) -> Self {
+        Tessera {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+pub(crate) struct Inner<U: AuthUser> {
     pub(crate) settings: Settings,
     pub(crate) tokens: TokenService,
-    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) users: Arc<dyn UserStore<User = U>>,
     pub(crate) ledger: Arc<dyn TokenLedger>,
     pub(crate) throttle: Arc<dyn LoginThrottle>,
-    /// The same database behind all three roles, when it is one: lets a login read the
-    /// user and its throttling counters in one statement.
+    /// What a login reads before hashing: in one statement when the users and the
+    /// counters share one of Tessera's databases.
+    pub(crate) login_reader: Arc<dyn LoginReader<U>>,
     pub(crate) store: Option<Arc<dyn Store>>,
     pub(crate) hasher: PasswordHasher,
     pub(crate) hash_slots: Semaphore,
     pub(crate) hash_pool: HashPool,
-    pub(crate) hooks: Vec<Arc<dyn ClaimsHook>>,
+    pub(crate) hooks: Vec<Arc<dyn ClaimsHook<U>>>,
     pub(crate) revocations: Revocations,
     #[cfg(feature = "remote-jwks")]
     pub(crate) remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
 }
 
-impl std::fmt::Debug for Tessera {
+impl<U: AuthUser> std::fmt::Debug for Tessera<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tessera")
             .field("users", &self.inner.users)
@@ -49,44 +60,52 @@ impl std::fmt::Debug for Tessera {
 }
 
 /// Builds a [`Tessera`]; see [`Tessera::builder`] and [`Tessera::builder_with_users`].
-pub struct TesseraBuilder {
+pub struct TesseraBuilder<U: AuthUser = User> {
     settings: Settings,
     keys: KeySet,
-    users: Arc<dyn UserStore>,
+    users: Arc<dyn UserStore<User = U>>,
     ledger: Arc<dyn TokenLedger>,
     throttle: Arc<dyn LoginThrottle>,
+    login_reader: Arc<dyn LoginReader<U>>,
     store: Option<Arc<dyn Store>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
-    hooks: Vec<Arc<dyn ClaimsHook>>,
+    hooks: Vec<Arc<dyn ClaimsHook<U>>>,
     hash_concurrency: usize,
     #[cfg(feature = "remote-jwks")]
     remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
 }
 
-impl Tessera {
+impl Tessera<User> {
     /// Starts building an engine over one of Tessera's own stores ([`tessera_store::open`]):
     /// users in Django's `auth_user`, the ledger and the throttling counters beside them.
     pub fn builder(settings: Settings, keys: KeySet, store: Arc<dyn Store>) -> TesseraBuilder {
         let mut b =
             Self::builder_with_users(settings, keys, store.clone(), store.clone(), store.clone());
+        b.login_reader = Arc::new(OneStatement(store.clone()));
         b.store = Some(store);
         b
     }
+}
 
+impl<U: AuthUser> Tessera<U> {
     /// Starts building an engine whose users come from the application's own
     /// [`UserStore`] (its table, its columns), with the token ledger and the login
     /// counters kept elsewhere (typically one of Tessera's stores).
     pub fn builder_with_users(
         settings: Settings,
         keys: KeySet,
-        users: Arc<dyn UserStore>,
+        users: Arc<dyn UserStore<User = U>>,
         ledger: Arc<dyn TokenLedger>,
         throttle: Arc<dyn LoginThrottle>,
-    ) -> TesseraBuilder {
+    ) -> TesseraBuilder<U> {
         TesseraBuilder {
             settings,
             keys,
+            login_reader: Arc::new(TwoReads {
+                users: users.clone(),
+                throttle: throttle.clone(),
+            }),
             users,
             ledger,
             throttle,
@@ -109,7 +128,7 @@ impl Tessera {
         &self.inner.tokens
     }
     /// The users the flows authenticate.
-    pub fn users(&self) -> &Arc<dyn UserStore> {
+    pub fn users(&self) -> &Arc<dyn UserStore<User = U>> {
         &self.inner.users
     }
     /// The token ledger.
@@ -142,12 +161,12 @@ impl Tessera {
         self.inner.remote.as_ref()
     }
     /// The claims hooks, in order.
-    pub(crate) fn hooks(&self) -> &[Arc<dyn ClaimsHook>] {
+    pub(crate) fn hooks(&self) -> &[Arc<dyn ClaimsHook<U>>] {
         &self.inner.hooks
     }
 }
 
-impl TesseraBuilder {
+impl<U: AuthUser> TesseraBuilder<U> {
     /// Reads time from `clock` instead of the system clock (tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -160,7 +179,7 @@ impl TesseraBuilder {
     }
     /// Adds a hook that puts custom claims into obtained tokens (after
     /// `USER_CLAIM_FIELDS`).
-    pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook>) -> Self {
+    pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook<U>>) -> Self {
         self.hooks.push(hook);
         self
     }
@@ -179,7 +198,7 @@ impl TesseraBuilder {
     }
 
     /// Finishes the engine and starts its hashing threads.
-    pub fn build(self) -> Result<Tessera, tessera_core::Error> {
+    pub fn build(self) -> Result<Tessera<U>, tessera_core::Error> {
         let s = self.settings;
         // Validated here so that a bad header setting fails at start-up, whatever the
         // web layer.
@@ -202,7 +221,7 @@ impl TesseraBuilder {
         #[cfg(not(feature = "remote-jwks"))]
         let tokens = TokenService::new(&s, self.keys, self.clock, self.random.clone());
         let hasher = PasswordHasher::new(&s, self.random);
-        let mut hooks: Vec<Arc<dyn ClaimsHook>> = Vec::new();
+        let mut hooks: Vec<Arc<dyn ClaimsHook<U>>> = Vec::new();
         if !s.user_claim_fields.is_empty() {
             hooks.push(Arc::new(FieldClaims(s.user_claim_fields.clone())));
         }
@@ -214,6 +233,7 @@ impl TesseraBuilder {
                 users: self.users,
                 ledger: self.ledger,
                 throttle: self.throttle,
+                login_reader: self.login_reader,
                 store: self.store,
                 hasher,
                 hash_slots: Semaphore::new(hash_concurrency),
@@ -224,5 +244,58 @@ impl TesseraBuilder {
                 remote: self.remote,
             }),
         })
+    }
+}
+
+/// What a login reads before the (slow) hash: the user with the login name, and the
+/// throttling counters of `keys` still inside their window.
+#[async_trait::async_trait]
+pub(crate) trait LoginReader<U: AuthUser>: Send + Sync {
+    async fn read(
+        &self,
+        username: &str,
+        keys: &[String],
+        now: i64,
+        window: i64,
+    ) -> tessera_store::Result<(Option<U>, Vec<(String, i64, i64)>)>;
+}
+
+/// Users and counters from separate stores: two reads, at once.
+struct TwoReads<U: AuthUser> {
+    users: Arc<dyn UserStore<User = U>>,
+    throttle: Arc<dyn LoginThrottle>,
+}
+
+#[async_trait::async_trait]
+impl<U: AuthUser> LoginReader<U> for TwoReads<U> {
+    async fn read(
+        &self,
+        username: &str,
+        keys: &[String],
+        now: i64,
+        window: i64,
+    ) -> tessera_store::Result<(Option<U>, Vec<(String, i64, i64)>)> {
+        let (user, failures) = tokio::join!(
+            self.users.user_by_username(username),
+            self.throttle.login_failures(keys, now, window)
+        );
+        Ok((user?, failures?))
+    }
+}
+
+/// Users and counters in one of Tessera's databases: one statement.
+struct OneStatement(Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl LoginReader<User> for OneStatement {
+    async fn read(
+        &self,
+        username: &str,
+        keys: &[String],
+        now: i64,
+        window: i64,
+    ) -> tessera_store::Result<(Option<User>, Vec<(String, i64, i64)>)> {
+        let found = self.0.login_state(username, keys, now, window).await?;
+        Ok((found.user, found.failures))
     }
 }

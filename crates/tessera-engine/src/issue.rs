@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use tessera_core::password::revoke_digest;
-use tessera_core::{Claims, TokenKind, User};
+use tessera_core::{AuthUser, Claims, TokenKind, UserId};
 use tessera_store::OutstandingToken;
 
 use crate::engine::Tessera;
@@ -30,7 +30,15 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-impl Tessera {
+/// Who a ledger row belongs to: Django's `auth_user` id when users live there, and the
+/// user's id as text for every kind of user store.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LedgerUser {
+    pub(crate) id: Option<i64>,
+    pub(crate) key: Option<String>,
+}
+
+impl<U: AuthUser> Tessera<U> {
     /// `POST /api/token/`: logs in (see [`Tessera::login`]) and issues a pair.
     pub async fn obtain_pair(
         &self,
@@ -56,14 +64,19 @@ impl Tessera {
     /// A new session for `user` without a password: after sign-up, an OAuth callback,
     /// or a staff member acting as the user. The caller vouches for the user; the pair
     /// is recorded in the ledger as any login's is.
-    pub async fn issue_pair_for(&self, user: &User) -> Result<TokenPair> {
+    pub async fn issue_pair_for(&self, user: &U) -> Result<TokenPair> {
         let family = self.new_family();
         let refresh = self.claims_for(user, TokenKind::Refresh, &family);
         let access = self.tokens().access_from_refresh(&refresh);
         let refresh_raw = self.encode(&refresh)?;
         let access_raw = self.encode(&access)?;
         self.ledger()
-            .outstand(&self.ledger_row(&refresh, &refresh_raw, Some(user.id), Some(&family)))
+            .outstand(&self.ledger_row(
+                &refresh,
+                &refresh_raw,
+                self.ledger_user(user),
+                Some(&family),
+            ))
             .await?;
         Ok(TokenPair {
             refresh: refresh_raw,
@@ -72,12 +85,12 @@ impl Tessera {
     }
 
     /// [`Tessera::issue_pair_for`] for a sliding token.
-    pub async fn issue_sliding_for(&self, user: &User) -> Result<String> {
+    pub async fn issue_sliding_for(&self, user: &U) -> Result<String> {
         let family = self.new_family();
         let claims = self.claims_for(user, TokenKind::Sliding, &family);
         let raw = self.encode(&claims)?;
         self.ledger()
-            .outstand(&self.ledger_row(&claims, &raw, Some(user.id), Some(&family)))
+            .outstand(&self.ledger_row(&claims, &raw, self.ledger_user(user), Some(&family)))
             .await?;
         Ok(raw)
     }
@@ -94,13 +107,14 @@ impl Tessera {
         &self,
         claims: &Claims,
         encoded: &str,
-        user_id: Option<i64>,
+        user: LedgerUser,
         family: Option<&str>,
     ) -> OutstandingToken {
         let tokens = self.tokens();
         OutstandingToken {
             jti: tokens.jti(claims).unwrap_or_default().to_owned(),
-            user_id,
+            user_id: user.id,
+            user_key: user.key,
             token: encoded.to_owned(),
             created_at: self.clock().now_micros(),
             expires_at: tokens.exp(claims).saturating_mul(1_000_000),
@@ -115,7 +129,7 @@ impl Tessera {
 
     /// `for_user` plus the configured claims and hooks: the claims of a fresh refresh or
     /// sliding token that starts the family `family`.
-    fn claims_for(&self, user: &User, kind: TokenKind, family: &str) -> Claims {
+    fn claims_for(&self, user: &U, kind: TokenKind, family: &str) -> Claims {
         let s = self.settings();
         let mut claims = self
             .tokens()
@@ -130,7 +144,7 @@ impl Tessera {
         if s.check_revoke_token {
             claims.insert(
                 s.revoke_token_claim.clone(),
-                Value::from(revoke_digest(&user.password)),
+                Value::from(revoke_digest(user.password_hash())),
             );
         }
         if s.access_token_revocation {
@@ -142,16 +156,28 @@ impl Tessera {
         claims
     }
 
-    /// The user id a token names, as the ledger records it (`USER_ID_FIELD = id` only).
-    pub(crate) fn ledger_user_id(&self, claims: &Claims) -> Option<i64> {
-        let s = self.settings();
-        let v = claims.get(&s.user_id_claim)?;
-        if s.user_id_field != "id" {
-            return None;
+    /// Who the ledger records as the owner of `user`'s tokens.
+    pub(crate) fn ledger_user(&self, user: &U) -> LedgerUser {
+        let id = user.id();
+        LedgerUser {
+            id: self.users().ledger_user_id(&id),
+            key: Some(id.to_string()),
         }
-        match v {
-            Value::String(x) => x.parse().ok(),
-            other => other.as_i64(),
+    }
+
+    /// The owner of a token as the ledger records it, from the token's user id claim
+    /// (known only with `USER_ID_FIELD = id`: a username claim names no id).
+    pub(crate) fn ledger_user_of(&self, claims: &Claims) -> LedgerUser {
+        let s = self.settings();
+        if s.user_id_field != "id" {
+            return LedgerUser::default();
+        }
+        match claims.get(&s.user_id_claim).and_then(U::Id::from_claim) {
+            Some(id) => LedgerUser {
+                id: self.users().ledger_user_id(&id),
+                key: Some(id.to_string()),
+            },
+            None => LedgerUser::default(),
         }
     }
 }

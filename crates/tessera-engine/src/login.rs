@@ -3,8 +3,7 @@
 
 use std::net::IpAddr;
 
-use tessera_core::User;
-use tessera_store::LoginState;
+use tessera_core::AuthUser;
 
 use crate::engine::Tessera;
 use crate::error::{Error, FieldProblem, Result};
@@ -36,12 +35,12 @@ impl ClientInfo {
     }
 }
 
-impl Tessera {
+impl<U: AuthUser> Tessera<U> {
     /// Username + password → the user, or [`Error::BadCredentials`] for every failure
     /// (unknown, wrong password, inactive: the same answer in the same time). Throttled
     /// per username and per client address ([`Error::Throttled`] past the limits); the
     /// answer is the same whether the user exists.
-    pub async fn login(&self, username: &str, password: &str, client: &ClientInfo) -> Result<User> {
+    pub async fn login(&self, username: &str, password: &str, client: &ClientInfo) -> Result<U> {
         if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
             return Err(Error::Invalid(vec![FieldProblem {
                 field: "password",
@@ -59,21 +58,13 @@ impl Tessera {
             .saturating_mul(1_000_000);
         // The user and the counters before the (slow) hash: in one statement when the
         // users and the counters share a database.
-        let found = match self.store() {
-            Some(store) => store.login_state(username, &keys, now, window).await?,
-            None => {
-                let (user, failures) = tokio::join!(
-                    self.users().user_by_username(username),
-                    self.throttle().login_failures(&keys, now, window)
-                );
-                LoginState {
-                    user: user?,
-                    failures: failures?,
-                }
-            }
-        };
-        let user_has_failures = self.throttle_verdict(&found.failures, now)?;
-        let Some(user) = self.check_found_user(found.user, password).await? else {
+        let (user, failures) = self
+            .inner
+            .login_reader
+            .read(username, &keys, now, window)
+            .await?;
+        let user_has_failures = self.throttle_verdict(&failures, now)?;
+        let Some(user) = self.check_found_user(user, password).await? else {
             if !keys.is_empty() {
                 self.throttle()
                     .record_login_failure(&keys, self.clock().now_micros(), window)
@@ -89,7 +80,7 @@ impl Tessera {
         }
         if self.settings().update_last_login {
             self.users()
-                .set_last_login(user.id, self.clock().now_micros())
+                .set_last_login(user.id(), self.clock().now_micros())
                 .await?;
         }
         Ok(user)

@@ -2,7 +2,7 @@
 //! session), and the pair check that tells a client which of its tokens is bad.
 
 use serde_json::Value;
-use tessera_core::TokenKind;
+use tessera_core::{AuthUser, TokenKind};
 
 use crate::engine::Tessera;
 use crate::error::Result;
@@ -17,13 +17,13 @@ pub struct PairCheck {
     pub refresh_valid: bool,
 }
 
-impl Tessera {
+impl<U: AuthUser> Tessera<U> {
     /// `POST /api/token/blacklist/`: the refresh token is refused from now on, and so is
     /// its whole session (family). Committed before this returns.
     pub async fn blacklist(&self, raw: &str) -> Result<()> {
         let claims = self.validate_token(raw, TokenKind::Refresh).await?;
         let family = claims.get(SESSION_CLAIM).and_then(Value::as_str);
-        let row = self.ledger_row(&claims, raw, self.ledger_user_id(&claims), family);
+        let row = self.ledger_row(&claims, raw, self.ledger_user_of(&claims), family);
         let revoked = self
             .ledger()
             .blacklist(&row, self.clock().now_micros())
@@ -33,16 +33,21 @@ impl Tessera {
     }
 
     /// Logout everywhere for the user themself: the same as [`Tessera::revoke_user`].
-    pub async fn logout_everywhere(&self, user_id: i64) -> Result<usize> {
-        self.revoke_user(user_id).await
+    pub async fn logout_everywhere(&self, user: &U) -> Result<usize> {
+        self.revoke_user(user).await
     }
 
     /// Revokes every refresh token (and, with `ACCESS_TOKEN_REVOCATION`, every access
     /// token) of the user, on every instance. Returns how many sessions ended now.
-    pub async fn revoke_user(&self, user_id: i64) -> Result<usize> {
+    pub async fn revoke_user(&self, user: &U) -> Result<usize> {
+        let id = user.id();
         let revoked = self
             .ledger()
-            .revoke_user(user_id, self.clock().now_micros())
+            .revoke_user(
+                &id.to_string(),
+                self.users().ledger_user_id(&id),
+                self.clock().now_micros(),
+            )
             .await?;
         self.revocations().apply(&revoked);
         Ok(revoked.len())

@@ -1,12 +1,12 @@
 //! Passwords: hashing on the low-priority pool, Django's `authenticate()`, and password
 //! changes (which end every session of the user).
 
-use tessera_core::{PasswordHasher, User};
+use tessera_core::{AuthUser, PasswordHasher};
 
 use crate::engine::Tessera;
 use crate::error::{Error, FieldProblem, Result};
 
-impl Tessera {
+impl<U: AuthUser> Tessera<U> {
     /// Runs `f` with the hasher on the low-priority hashing threads, at most N at a time
     /// (N = cores by default): a login storm queues here, briefly, instead of starving
     /// token checks on the async workers or piling up Argon2 memory.
@@ -38,8 +38,8 @@ impl Tessera {
     }
 
     /// Checks a user's password on the hashing pool (for re-authentication).
-    pub async fn check_password(&self, user: &User, password: &str) -> Result<bool> {
-        let (password, encoded) = (password.to_owned(), user.password.clone());
+    pub async fn check_password(&self, user: &U, password: &str) -> Result<bool> {
+        let (password, encoded) = (password.to_owned(), user.password_hash().to_owned());
         self.on_hash_pool(move |h| h.verify(&password, &encoded))
             .await
     }
@@ -50,7 +50,7 @@ impl Tessera {
         &self,
         username: &str,
         password: &str,
-    ) -> Result<Option<User>> {
+    ) -> Result<Option<U>> {
         let user = self.users().user_by_username(username).await?;
         self.check_found_user(user, password).await
     }
@@ -61,16 +61,16 @@ impl Tessera {
     /// is rehashed with the current hasher.
     pub(crate) async fn check_found_user(
         &self,
-        user: Option<User>,
+        user: Option<U>,
         password: &str,
-    ) -> Result<Option<User>> {
+    ) -> Result<Option<U>> {
         let password = password.to_owned();
         let Some(user) = user else {
             self.on_hash_pool(move |h| h.verify_dummy(&password))
                 .await?;
             return Ok(None);
         };
-        let encoded = user.password.clone();
+        let encoded = user.password_hash().to_owned();
         let (ok, rehash) = self
             .on_hash_pool(move |h| {
                 let ok = h.verify(&password, &encoded);
@@ -87,20 +87,25 @@ impl Tessera {
         }
         let mut user = user;
         if let Some(new_hash) = rehash {
-            self.users().set_password(user.id, &new_hash).await?;
+            self.users().set_password(user.id(), &new_hash).await?;
             tracing::info!(
-                user_id = user.id,
+                user_id = %user.id(),
                 "password hash upgraded to the current hasher"
             );
-            user.password = new_hash;
+            // Read back, so that what is minted now (the CHECK_REVOKE_TOKEN digest)
+            // comes from the stored hash.
+            match self.users().user_by_id(user.id()).await? {
+                Some(fresh) => user = fresh,
+                None => return Ok(None),
+            }
         }
-        Ok(user.is_active.then_some(user))
+        Ok(user.is_active().then_some(user))
     }
 
     /// A user changing their own password: `old` must be their current password and
     /// `new` must pass the strength rules (Django's validators), else
     /// [`Error::Invalid`] names each problem. Then as [`Tessera::set_password`].
-    pub async fn change_password(&self, user: &User, old: &str, new: &str) -> Result<()> {
+    pub async fn change_password(&self, user: &U, old: &str, new: &str) -> Result<()> {
         let mut problems = Vec::new();
         if !self.check_password(user, old).await? {
             problems.push(FieldProblem {
@@ -108,7 +113,7 @@ impl Tessera {
                 message: "Your old password was entered incorrectly.".into(),
             });
         }
-        for message in tessera_core::password::strength_problems(&user.username, new) {
+        for message in tessera_core::password::strength_problems(user.username(), new) {
             problems.push(FieldProblem {
                 field: "new_password",
                 message: message.into(),
@@ -117,16 +122,16 @@ impl Tessera {
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
-        self.set_password(user.id, new).await
+        self.set_password(user, new).await
     }
 
     /// Sets a new password (hashed on the pool) and revokes every session of the user:
     /// a password change must end the sessions opened with the old one. For operators
     /// and staff (no old password, no strength rules: the caller applies its own).
-    pub async fn set_password(&self, user_id: i64, new_password: &str) -> Result<()> {
+    pub async fn set_password(&self, user: &U, new_password: &str) -> Result<()> {
         let hash = self.hash_password(new_password.to_owned()).await?;
-        self.users().set_password(user_id, &hash).await?;
-        self.revoke_user(user_id).await?;
+        self.users().set_password(user.id(), &hash).await?;
+        self.revoke_user(user).await?;
         Ok(())
     }
 }

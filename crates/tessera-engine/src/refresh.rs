@@ -2,7 +2,7 @@
 //! when the old token is blacklisted by it) and reuse detection; and sliding refresh.
 
 use serde_json::Value;
-use tessera_core::{Claims, TokenKind};
+use tessera_core::{AuthUser, Claims, TokenKind};
 use tessera_store::{RotateOutcome, RotationTimes};
 
 use crate::engine::Tessera;
@@ -25,7 +25,7 @@ impl std::fmt::Debug for Refreshed {
     }
 }
 
-impl Tessera {
+impl<U: AuthUser> Tessera<U> {
     /// `POST /api/token/refresh/`: a new access token (and, with rotation, a new
     /// refresh token).
     ///
@@ -77,10 +77,10 @@ impl Tessera {
             }
         }
         let rotated_raw = self.encode(&rotated)?;
-        let user_id = self.ledger_user_id(&claims);
-        let new_row = self.ledger_row(&rotated, &rotated_raw, user_id, family_id.as_deref());
+        let owner = self.ledger_user_of(&claims);
+        let new_row = self.ledger_row(&rotated, &rotated_raw, owner.clone(), family_id.as_deref());
         if exactly_once {
-            let old_row = self.ledger_row(&claims, raw, user_id, family_id.as_deref());
+            let old_row = self.ledger_row(&claims, raw, owner.clone(), family_id.as_deref());
             let times = RotationTimes {
                 presented,
                 now: self.clock().now_micros(),
@@ -94,7 +94,7 @@ impl Tessera {
                 RotateOutcome::Reused(revoked) => {
                     self.revocations().apply(&revoked);
                     tracing::warn!(
-                        user_id = user_id.unwrap_or(0),
+                        user = owner.key.as_deref().unwrap_or(""),
                         "refresh token reuse detected; its family was revoked"
                     );
                     return Err(Error::TokenReused);
@@ -145,7 +145,7 @@ impl Tessera {
             .user_by_claim(id)
             .await?
             .ok_or(Error::DeletedUserForToken)?;
-        if s.check_user_is_active && !user.is_active {
+        if s.check_user_is_active && !user.is_active() {
             return Err(Error::InactiveUserForToken);
         }
         Ok(())

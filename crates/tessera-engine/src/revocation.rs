@@ -60,7 +60,7 @@ impl Revocations {
     }
 }
 
-impl Tessera {
+impl<U: tessera_core::AuthUser> Tessera<U> {
     /// How far back revocations matter: the longest an access or sliding token lives,
     /// plus leeway and a minute of slack, in microseconds.
     fn revocation_window(&self) -> i64 {

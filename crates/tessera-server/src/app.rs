@@ -9,8 +9,8 @@ use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tessera_axum::{
-    ApiError, AuthState, Authenticated, Fields, SecurityLayer, Stateless, Validator, allow_header,
-    options_metadata, with_and_without_slash,
+    ApiError, AuthState, Authenticated, Fields, HttpConfig, SecurityLayer, Stateless, Validator,
+    allow_header, options_metadata, with_and_without_slash,
 };
 use tessera_core::clock::iso_datetime;
 use tessera_engine::Tessera;
@@ -32,6 +32,12 @@ impl FromRef<AppState> for AuthState {
     }
 }
 
+impl FromRef<AppState> for HttpConfig {
+    fn from_ref(s: &AppState) -> HttpConfig {
+        s.auth.http().clone()
+    }
+}
+
 /// The full router, state applied: Tessera's token routes under `/api/`, the JWKS at
 /// `/.well-known/jwks.json`, and the demo API.
 pub fn build(
@@ -40,7 +46,7 @@ pub fn build(
     server: &ServerConfig,
 ) -> Result<Router, tessera_core::Error> {
     let auth = AuthState::new(engine)?;
-    let mut api: Router<AppState> = tessera_axum::token_router();
+    let mut api: Router<AppState> = tessera_axum::token_router().with_state(auth.clone());
     api = with_and_without_slash(api, "/health/", health_route());
     let me = if server.stateless_authentication {
         me_stateless_route()
@@ -54,7 +60,7 @@ pub fn build(
     let security = SecurityLayer::from_settings(auth.settings());
     let mut app = Router::new()
         .nest("/api", api)
-        .merge(tessera_axum::well_known_router())
+        .merge(tessera_axum::well_known_router().with_state(auth.clone()))
         .fallback(|| async { ApiError::NotFound })
         .with_state(AppState { auth, reviews })
         .layer(security);

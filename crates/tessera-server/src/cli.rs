@@ -191,7 +191,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             check_password_strength(&username, &password, allow_weak_password)?;
             let hash = hash_blocking(&config, password).await?;
             store.set_password(user.id, &hash).await?;
-            let revoked = store.revoke_user(user.id, SystemClock.now_micros()).await?;
+            let revoked = store
+                .revoke_user(
+                    &user.id.to_string(),
+                    Some(user.id),
+                    SystemClock.now_micros(),
+                )
+                .await?;
             println!(
                 "Password changed successfully for user '{username}' ({} session(s) revoked)",
                 revoked.len()
@@ -204,7 +210,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .user_by_username(&user)
                 .await?
                 .ok_or_else(|| Error::Usage(format!("user {user:?} does not exist")))?;
-            let revoked = store.revoke_user(u.id, SystemClock.now_micros()).await?;
+            let revoked = store
+                .revoke_user(&u.id.to_string(), Some(u.id), SystemClock.now_micros())
+                .await?;
             println!("Revoked {} session(s) of user '{user}'.", revoked.len());
             Ok(())
         }

@@ -88,22 +88,28 @@ impl UserCache {
 
 #[async_trait]
 impl UserStore for UserCache {
+    type User = User;
+
+    fn ledger_user_id(&self, id: &i64) -> Option<i64> {
+        self.inner.ledger_user_id(id)
+    }
+
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        let shared = match self.cached_user(id) {
+        let shared = match self.cached_user(&id) {
             Some(hit) => hit,
             None => self.load(id).await?,
         };
         Ok(shared.map(|u| (*u).clone()))
     }
 
-    fn cached_user(&self, id: i64) -> Option<Option<Arc<User>>> {
+    fn cached_user(&self, id: &i64) -> Option<Option<Arc<User>>> {
         let m = self.users.read().ok()?;
-        let (user, at) = m.rows.get(&id)?;
+        let (user, at) = m.rows.get(id)?;
         (at.elapsed() < self.ttl).then(|| user.clone())
     }
 
     async fn shared_user_by_id(&self, id: i64) -> Result<Option<Arc<User>>> {
-        match self.cached_user(id) {
+        match self.cached_user(&id) {
             Some(hit) => Ok(hit),
             None => self.load(id).await,
         }
@@ -184,8 +190,13 @@ impl TokenLedger for UserCache {
         self.inner.rotate(old, new, at).await
     }
 
-    async fn revoke_user(&self, user_id: i64, at_micros: i64) -> Result<Vec<RevokedFamily>> {
-        self.inner.revoke_user(user_id, at_micros).await
+    async fn revoke_user(
+        &self,
+        user_key: &str,
+        user_id: Option<i64>,
+        at_micros: i64,
+    ) -> Result<Vec<RevokedFamily>> {
+        self.inner.revoke_user(user_key, user_id, at_micros).await
     }
 
     async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>> {

@@ -20,6 +20,7 @@
 //! let alice = store.create_user(&NewUser::new("alice", "pbkdf2_sha256$1$s$aGFzaA==", 0)).await.unwrap();
 //!
 //! let old = OutstandingToken { jti: "a".repeat(32), user_id: Some(alice.id),
+//!     user_key: Some(alice.id.to_string()),
 //!     token: "…".into(), created_at: 0, expires_at: 86_400_000_000,
 //!     family_id: Some("f".repeat(32)) };
 //! store.outstand(&old).await.unwrap();
@@ -38,7 +39,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tessera_core::User;
+use tessera_core::{AuthUser, User};
 
 pub mod cache;
 pub mod error;
@@ -63,7 +64,7 @@ pub struct LoginState {
 
 /// [`Store::login_state`] as two reads, one after the other: the trait's default, and
 /// what the stores fall back to for more keys than their one statement binds.
-pub(crate) async fn login_state_stepwise<S: UserStore + LoginThrottle + ?Sized>(
+pub(crate) async fn login_state_stepwise<S: UserStore<User = User> + LoginThrottle + ?Sized>(
     store: &S,
     username: &str,
     keys: &[String],
@@ -183,8 +184,13 @@ impl NewUser {
 pub struct OutstandingToken {
     /// The token's unique id (`jti`).
     pub jti: String,
-    /// The user it was issued to; `None` once that user is deleted.
+    /// The user it was issued to, when users are Django's `auth_user` in this database
+    /// (the `user_id` column Django reads); `None` for other users and once that user is
+    /// deleted.
     pub user_id: Option<i64>,
+    /// The user it was issued to as tokens name them (the user id claim's text), for
+    /// every kind of user store: what [`TokenLedger::revoke_user`] finds sessions by.
+    pub user_key: Option<String>,
     /// The encoded token, as Simple JWT stores it.
     pub token: String,
     /// Issue time, microseconds since the epoch.
@@ -200,8 +206,10 @@ pub struct OutstandingToken {
 pub struct Family {
     /// 32 hex characters.
     pub id: String,
-    /// The user who logged in.
+    /// The user who logged in, when users are Django's `auth_user`.
     pub user_id: Option<i64>,
+    /// The user who logged in, as tokens name them.
+    pub user_key: Option<String>,
     /// The login time, microseconds since the epoch (for `REFRESH_TOKEN_ABSOLUTE_LIFETIME`).
     pub created_at: i64,
     /// When the family was revoked, if it was.
@@ -306,29 +314,44 @@ pub struct LedgerCounts {
 /// The application's users, as the token flows need them: find a user to log in or to
 /// authenticate a token, and write back what a login changes (an upgraded password hash,
 /// the last login time). Django's `auth_user` ([`SqliteStore`], [`PgStore`]) is one
-/// implementation; an application with its own users table implements this trait.
+/// implementation; an application with its own users table (its columns, its id type)
+/// implements this trait for its own [`AuthUser`] type.
 #[async_trait]
 pub trait UserStore: Send + Sync + std::fmt::Debug {
+    /// The user type this store hands out.
+    type User: AuthUser;
     /// The user with primary key `id`.
-    async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: IdOf<Self::User>) -> Result<Option<Self::User>>;
     /// [`UserStore::user_by_id`], shared rather than copied: a caching store hands out
     /// the row it holds.
-    async fn shared_user_by_id(&self, id: i64) -> Result<Option<Arc<User>>> {
+    async fn shared_user_by_id(&self, id: IdOf<Self::User>) -> Result<Option<Arc<Self::User>>> {
         Ok(self.user_by_id(id).await?.map(Arc::new))
     }
     /// The user with primary key `id` if this store holds it in memory and it is fresh
     /// (`Some(None)`: known not to exist); `None` when only the database can tell. Lets
     /// the authentication hot path skip an `await` (and its boxed future) on a hit.
-    fn cached_user(&self, _id: i64) -> Option<Option<Arc<User>>> {
+    fn cached_user(&self, _id: &IdOf<Self::User>) -> Option<Option<Arc<Self::User>>> {
         None
     }
     /// The user with exactly this login name (case-sensitive, as Django's `ModelBackend`).
-    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
-    /// Replaces a user's password hash; false when there is no such user.
-    async fn set_password(&self, id: i64, hash: &str) -> Result<bool>;
-    /// Records a successful login time.
-    async fn set_last_login(&self, id: i64, at_micros: i64) -> Result<()>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<Self::User>>;
+    /// Replaces a user's password hash (a login rehashing an outdated one, a password
+    /// change); false when there is no such user.
+    async fn set_password(&self, id: IdOf<Self::User>, hash: &str) -> Result<bool>;
+    /// Records a successful login time (`UPDATE_LAST_LOGIN`). Stores without such a
+    /// column keep the default, which does nothing.
+    async fn set_last_login(&self, _id: IdOf<Self::User>, _at_micros: i64) -> Result<()> {
+        Ok(())
+    }
+    /// The id to write into the `user_id` columns of Django's ledger tables, which refer
+    /// to `auth_user`: `Some` only for a store of Django's users in the ledger's database.
+    fn ledger_user_id(&self, _id: &IdOf<Self::User>) -> Option<i64> {
+        None
+    }
 }
+
+/// The id type of a user type.
+pub type IdOf<U> = <U as AuthUser>::Id;
 
 /// Managing users (the CLI, the admin page): list, create, activate, delete. Not needed
 /// by the token flows, so an application's [`UserStore`] need not implement it.
@@ -378,9 +401,16 @@ pub trait TokenLedger: Send + Sync + std::fmt::Debug {
         new: &OutstandingToken,
         at: RotationTimes,
     ) -> Result<RotateOutcome>;
-    /// Logout everywhere: revokes every family of the user and blacklists all their
-    /// outstanding tokens. Returns the families revoked now.
-    async fn revoke_user(&self, user_id: i64, at_micros: i64) -> Result<Vec<RevokedFamily>>;
+    /// Logout everywhere: revokes every family of the user named `user_key` (as tokens
+    /// name them) and blacklists all their outstanding tokens; with `user_id` (Django's
+    /// `auth_user` id), also the tokens Django recorded for that user outside any family.
+    /// Returns the families revoked now.
+    async fn revoke_user(
+        &self,
+        user_key: &str,
+        user_id: Option<i64>,
+        at_micros: i64,
+    ) -> Result<Vec<RevokedFamily>>;
     /// Families revoked at or after `since` (to rebuild an in-memory revocation set).
     async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>>;
     /// Forwards revocations made by other instances to `tx` until `tx` closes. Stores
@@ -435,7 +465,7 @@ pub trait LoginThrottle: Send + Sync {
 /// counters, plus the schema. [`SqliteStore`] and [`PgStore`] implement it; the engine
 /// takes the role traits separately, so an application may bring its own users.
 #[async_trait]
-pub trait Store: UserStore + UserDirectory + TokenLedger + LoginThrottle {
+pub trait Store: UserStore<User = User> + UserDirectory + TokenLedger + LoginThrottle {
     /// Applies pending migrations; returns the names of those applied now.
     async fn migrate(&self) -> Result<Vec<String>>;
     /// Everything a login reads before hashing: the user named exactly `username` and,

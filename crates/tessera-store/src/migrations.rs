@@ -28,6 +28,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0003_login_throttle",
         sql: include_str!("../migrations/sqlite/0003_login_throttle.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_family_user_key",
+        sql: include_str!("../migrations/sqlite/0004_family_user_key.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order (same versions and names as SQLite's).
@@ -46,5 +51,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "0003_login_throttle",
         sql: include_str!("../migrations/postgres/0003_login_throttle.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_family_user_key",
+        sql: include_str!("../migrations/postgres/0004_family_user_key.sql"),
     },
 ];

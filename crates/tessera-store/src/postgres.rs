@@ -104,14 +104,15 @@ fn user_from_row(row: &PgRow) -> Result<User> {
 async fn ensure_family(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()> {
     if let Some(family) = &t.family_id {
         sqlx::query(concat!(
-            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) ",
+            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) ",
             "VALUES ($1, (SELECT id FROM auth_user WHERE id = $2::int8), ",
             ts!("3"),
-            ", NULL) ON CONFLICT (id) DO NOTHING"
+            ", NULL, $4) ON CONFLICT (id) DO NOTHING"
         ))
         .bind(family)
         .bind(t.user_id)
         .bind(t.created_at)
+        .bind(&t.user_key)
         .execute(&mut *tx)
         .await?;
     }
@@ -272,6 +273,12 @@ async fn change_user(
 
 #[async_trait]
 impl UserStore for PgStore {
+    type User = User;
+
+    fn ledger_user_id(&self, id: &i64) -> Option<i64> {
+        Some(*id)
+    }
+
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let row = sqlx::query(select_users!("WHERE id = $1::int8"))
             .bind(id)
@@ -383,7 +390,7 @@ impl TokenLedger for PgStore {
             micros!("f.created_at"),
             ", ",
             micros!("f.revoked_at"),
-            " FROM tessera_token_family f JOIN token_blacklist_outstandingtoken o ",
+            ", f.user_key FROM tessera_token_family f JOIN token_blacklist_outstandingtoken o ",
             "ON o.family_id = f.id WHERE o.jti = $1"
         ))
         .bind(jti)
@@ -395,6 +402,7 @@ impl TokenLedger for PgStore {
             user_id: row.try_get(1)?,
             created_at: row.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
             revoked_at: row.try_get(3)?,
+            user_key: row.try_get(4)?,
         }))
     }
 
@@ -455,12 +463,19 @@ impl TokenLedger for PgStore {
         Ok(RotateOutcome::Rotated)
     }
 
-    async fn revoke_user(&self, user_id: i64, at: i64) -> Result<Vec<RevokedFamily>> {
+    async fn revoke_user(
+        &self,
+        user_key: &str,
+        user_id: Option<i64>,
+        at: i64,
+    ) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.pool.begin().await?;
         let families: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tessera_token_family WHERE user_id = $1::int8 AND revoked_at IS NULL \
+            "SELECT id FROM tessera_token_family \
+             WHERE (user_key = $1 OR user_id = $2::int8) AND revoked_at IS NULL \
              ORDER BY id FOR UPDATE",
         )
+        .bind(user_key)
         .bind(user_id)
         .fetch_all(&mut *tx)
         .await?;

@@ -137,8 +137,9 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
 
 /// The family a ledger row starts, unless it exists. Reads the row's values as
 /// [`bind_row`] binds them.
-const INSERT_FAMILY: &str = "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at) \
-     VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL) \
+const INSERT_FAMILY: &str = "INSERT INTO tessera_token_family \
+     (id, user_id, created_at, revoked_at, user_key) \
+     VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL, ?7) \
      ON CONFLICT (id) DO NOTHING";
 
 /// A ledger row, unless its jti is known; the user reference is dropped when that user no
@@ -152,7 +153,8 @@ const INSERT_ROW: &str = "INSERT INTO token_blacklist_outstandingtoken \
 static OUTSTAND_ALONE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE; {INSERT_FAMILY}; {INSERT_ROW}; COMMIT"));
 
-/// Binds a ledger row's values as `?1`…`?6`: token, created, expires, user, jti, family.
+/// Binds a ledger row's values as `?1`…`?7`: token, created, expires, user, jti, family,
+/// user key (the last read only by the family insert).
 fn bind_row<'q>(
     query: sqlx::query::Query<'q, Sqlite, SqliteArguments>,
     t: &'q OutstandingToken,
@@ -164,6 +166,7 @@ fn bind_row<'q>(
         .bind(t.user_id)
         .bind(&t.jti)
         .bind(&t.family_id)
+        .bind(&t.user_key)
 }
 
 /// Creates the family `t` starts, if it names one that does not exist yet.
@@ -537,6 +540,12 @@ impl SqliteStore {
 
 #[async_trait]
 impl UserStore for SqliteStore {
+    type User = User;
+
+    fn ledger_user_id(&self, id: &i64) -> Option<i64> {
+        Some(*id)
+    }
+
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let mut loan = self.readers.get().await?;
         let row = sqlx::query(select_users!("WHERE id = ?1"))
@@ -653,7 +662,8 @@ impl TokenLedger for SqliteStore {
     async fn family_of(&self, jti: &str) -> Result<Option<Family>> {
         let mut loan = self.readers.get().await?;
         let row = sqlx::query(
-            "SELECT f.id, f.user_id, f.created_at, f.revoked_at FROM tessera_token_family f \
+            "SELECT f.id, f.user_id, f.created_at, f.revoked_at, f.user_key \
+             FROM tessera_token_family f \
              JOIN token_blacklist_outstandingtoken o ON o.family_id = f.id WHERE o.jti = ?1",
         )
         .bind(jti)
@@ -667,6 +677,7 @@ impl TokenLedger for SqliteStore {
             user_id: row.try_get(1)?,
             created_at: parse_micros(row.try_get(2)?, "tessera_token_family")?.unwrap_or(0),
             revoked_at: parse_micros(row.try_get(3)?, "tessera_token_family")?,
+            user_key: row.try_get(4)?,
         }))
     }
 
@@ -692,11 +703,18 @@ impl TokenLedger for SqliteStore {
         }
     }
 
-    async fn revoke_user(&self, user_id: i64, at: i64) -> Result<Vec<RevokedFamily>> {
+    async fn revoke_user(
+        &self,
+        user_key: &str,
+        user_id: Option<i64>,
+        at: i64,
+    ) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.write_tx().await?;
         let families: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tessera_token_family WHERE user_id = ?1 AND revoked_at IS NULL",
+            "SELECT id FROM tessera_token_family \
+             WHERE (user_key = ?1 OR user_id = ?2) AND revoked_at IS NULL",
         )
+        .bind(user_key)
         .bind(user_id)
         .fetch_all(&mut *tx)
         .await?;

@@ -13,6 +13,7 @@ fn token(jti: &str, user: Option<i64>, expires: i64) -> OutstandingToken {
     OutstandingToken {
         jti: jti.to_owned(),
         user_id: user,
+        user_key: user.map(|u| u.to_string()),
         token: format!("token-{jti}"),
         created_at: 1_000_000,
         expires_at: expires,
@@ -62,6 +63,7 @@ for_each_store!(
     reuse_within_grace_is_refused_without_revoking,
     logout_revokes_the_family,
     revoke_user_revokes_everything,
+    revoke_user_by_key_for_users_outside_auth_user,
     rotation_carries_the_family_over,
     login_state_reads_the_user_and_the_live_counters,
 );
@@ -348,7 +350,10 @@ async fn revoke_user_revokes_everything(store: Arc<dyn Store>) {
         .outstand(&in_family("r4", Some(v.id), "famr4"))
         .await
         .unwrap();
-    let mut revoked = store.revoke_user(u.id, 10).await.unwrap();
+    let mut revoked = store
+        .revoke_user(&u.id.to_string(), Some(u.id), 10)
+        .await
+        .unwrap();
     revoked.sort_by(|a, b| a.id.cmp(&b.id));
     let ids: Vec<&str> = revoked.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["famr1", "famr2"]);
@@ -356,7 +361,58 @@ async fn revoke_user_revokes_everything(store: Arc<dyn Store>) {
         assert!(store.is_blacklisted(jti).await.unwrap(), "{jti}");
     }
     assert!(!store.is_blacklisted("r4").await.unwrap());
-    assert!(store.revoke_user(u.id, 20).await.unwrap().is_empty());
+    assert!(
+        store
+            .revoke_user(&u.id.to_string(), Some(u.id), 20)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Users kept outside `auth_user` (an application's own table, any id type) have no
+/// `user_id`: their sessions are found by the key tokens name them by, and revoking one
+/// such user touches no other user's sessions, Django's included.
+async fn revoke_user_by_key_for_users_outside_auth_user(store: Arc<dyn Store>) {
+    let django = store
+        .create_user(&NewUser::new("ivy", "!", 0))
+        .await
+        .unwrap();
+    let external = |jti: &str, key: &str, family: &str| OutstandingToken {
+        user_id: None,
+        user_key: Some(key.to_owned()),
+        ..in_family(jti, None, family)
+    };
+    store
+        .outstand(&external("x1", "9b2f0c6e-uuid", "famx1"))
+        .await
+        .unwrap();
+    store
+        .outstand(&external("x2", "9b2f0c6e-uuid", "famx2"))
+        .await
+        .unwrap();
+    // Another external user whose key is the Django user's id as text.
+    store
+        .outstand(&external("y1", &django.id.to_string(), "famy1"))
+        .await
+        .unwrap();
+    store
+        .outstand(&in_family("d1", Some(django.id), "famd1"))
+        .await
+        .unwrap();
+    let fam = store.family_of("x1").await.unwrap().unwrap();
+    assert_eq!(
+        (fam.user_id, fam.user_key.as_deref()),
+        (None, Some("9b2f0c6e-uuid"))
+    );
+    let mut revoked = store.revoke_user("9b2f0c6e-uuid", None, 10).await.unwrap();
+    revoked.sort_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<&str> = revoked.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["famx1", "famx2"]);
+    assert!(store.is_blacklisted("x1").await.unwrap());
+    assert!(store.is_blacklisted("x2").await.unwrap());
+    assert!(!store.is_blacklisted("y1").await.unwrap());
+    assert!(!store.is_blacklisted("d1").await.unwrap());
 }
 
 /// PostgreSQL only: a revocation committed through one connection pool reaches another

@@ -8,6 +8,7 @@ fn login_entry(jti: &str, user: i64, family: &str) -> OutstandingToken {
     OutstandingToken {
         jti: jti.to_owned(),
         user_id: Some(user),
+        user_key: Some(user.to_string()),
         token: format!("token-{jti}"),
         created_at: 1_000_000,
         expires_at: 4_102_444_800_000_000,
