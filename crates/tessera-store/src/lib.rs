@@ -38,7 +38,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use tessera_core::{AuthUser, User};
 
 pub mod cache;
@@ -48,6 +47,9 @@ pub mod postgres;
 pub mod sqlite;
 mod sqlite_conns;
 
+/// Implementations of the role traits use this attribute (re-exported so an application
+/// needs no dependency of its own for it).
+pub use async_trait::async_trait;
 pub use cache::UserCache;
 pub use error::{Error, Result};
 pub use postgres::PgStore;
