@@ -42,6 +42,7 @@ use tessera_core::{AuthUser, User};
 
 pub mod cache;
 pub mod error;
+mod ledger;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;

@@ -12,20 +12,19 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Row};
 use tessera_core::User;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::ledger;
 use crate::migrations::POSTGRES;
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
     UserDirectory, UserStore,
 };
-use crate::{
-    Repeat, judge_repeat, live_counter, login_key_slots, login_state_from_row, login_state_stepwise,
-};
+use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
 
 /// The notification channel revocations are announced on.
 pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
@@ -47,6 +46,8 @@ macro_rules! micros {
         concat!("(EXTRACT(EPOCH FROM ", $col, ") * 1000000)::int8")
     };
 }
+
+mod ledger_sql;
 
 macro_rules! select_users {
     ($rest:literal) => {
@@ -99,142 +100,6 @@ fn user_from_row(row: &PgRow) -> Result<User> {
         last_login: row.try_get("last_login")?,
         date_joined: row.try_get::<Option<i64>, _>("date_joined")?.unwrap_or(0),
     })
-}
-
-async fn ensure_family(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()> {
-    if let Some(family) = &t.family_id {
-        sqlx::query(concat!(
-            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) ",
-            "VALUES ($1, (SELECT id FROM auth_user WHERE id = $2::int8), ",
-            ts!("3"),
-            ", NULL, $4) ON CONFLICT (id) DO NOTHING"
-        ))
-        .bind(family)
-        .bind(t.user_id)
-        .bind(t.created_at)
-        .bind(&t.user_key)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
-}
-
-/// `new`, in the family of the ledger row `old_jti` when the caller named none (the
-/// rotation carries the login's family over; a token from outside starts its own).
-async fn with_family_of(
-    conn: &mut PgConnection,
-    new: &OutstandingToken,
-    old_jti: &str,
-) -> Result<OutstandingToken> {
-    let mut new = new.clone();
-    if new.family_id.is_none() {
-        let family: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = $1",
-        )
-        .bind(old_jti)
-        .fetch_optional(&mut *conn)
-        .await?;
-        new.family_id = match family.flatten() {
-            Some(f) => Some(f),
-            None => {
-                // A token recorded without a family (minted elsewhere, or before families
-                // existed) starts one now, named after it, so reuse detection covers it.
-                let start = OutstandingToken {
-                    family_id: Some(old_jti.to_owned()),
-                    ..new.clone()
-                };
-                ensure_family(conn, &start).await?;
-                sqlx::query(
-                    "UPDATE token_blacklist_outstandingtoken SET family_id = $1 WHERE jti = $1",
-                )
-                .bind(old_jti)
-                .execute(&mut *conn)
-                .await?;
-                Some(old_jti.to_owned())
-            }
-        };
-    }
-    Ok(new)
-}
-
-async fn insert_outstanding(tx: &mut PgConnection, t: &OutstandingToken) -> Result<()> {
-    ensure_family(tx, t).await?;
-    sqlx::query(concat!(
-        "INSERT INTO token_blacklist_outstandingtoken ",
-        "(token, created_at, expires_at, user_id, jti, family_id) VALUES ($1, ",
-        ts!("2"),
-        ", ",
-        ts!("3"),
-        ", (SELECT id FROM auth_user WHERE id = $4::int8), $5, $6) ON CONFLICT (jti) DO NOTHING"
-    ))
-    .bind(&t.token)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.user_id)
-    .bind(&t.jti)
-    .bind(&t.family_id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn insert_blacklisted(
-    tx: &mut PgConnection,
-    jti: &str,
-    at: i64,
-    reason: &str,
-) -> Result<u64> {
-    let r = sqlx::query(concat!(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
-        ts!("1"),
-        ", id, $3 FROM token_blacklist_outstandingtoken WHERE jti = $2 ",
-        "ON CONFLICT (token_id) DO NOTHING"
-    ))
-    .bind(at)
-    .bind(jti)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
-    Ok(r.rows_affected())
-}
-
-async fn revoke_family(
-    tx: &mut PgConnection,
-    family: &str,
-    at: i64,
-) -> Result<Option<RevokedFamily>> {
-    let r = sqlx::query(concat!(
-        "UPDATE tessera_token_family SET revoked_at = ",
-        ts!("1"),
-        " WHERE id = $2 AND revoked_at IS NULL"
-    ))
-    .bind(at)
-    .bind(family)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(concat!(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
-        ts!("1"),
-        ", id, 'revoked' FROM token_blacklist_outstandingtoken WHERE family_id = $2 ",
-        "ON CONFLICT (token_id) DO NOTHING"
-    ))
-    .bind(at)
-    .bind(family)
-    .execute(&mut *tx)
-    .await?;
-    if r.rows_affected() != 1 {
-        return Ok(None);
-    }
-    // Delivered to listeners when (and only if) this transaction commits.
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(REVOCATION_CHANNEL)
-        .bind(format!("{family} {at}"))
-        .execute(&mut *tx)
-        .await?;
-    Ok(Some(RevokedFamily {
-        id: family.to_owned(),
-        revoked_at: at,
-    }))
 }
 
 /// Parses a notification payload (`"<family id> <revoked_at micros>"`).
@@ -368,7 +233,7 @@ impl UserDirectory for PgStore {
 impl TokenLedger for PgStore {
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_outstanding(&mut tx, t).await?;
+        ledger::outstand(&mut *tx, t).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -408,18 +273,7 @@ impl TokenLedger for PgStore {
 
     async fn blacklist(&self, t: &OutstandingToken, at: i64) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.pool.begin().await?;
-        insert_outstanding(&mut tx, t).await?;
-        insert_blacklisted(&mut tx, &t.jti, at, "logout").await?;
-        let family: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = $1",
-        )
-        .bind(&t.jti)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut revoked = Vec::new();
-        if let Some(Some(f)) = family {
-            revoked.extend(revoke_family(&mut tx, &f, at).await?);
-        }
+        let revoked = ledger::blacklist(&mut *tx, t, at).await?;
         tx.commit().await?;
         Ok(revoked)
     }
@@ -430,37 +284,14 @@ impl TokenLedger for PgStore {
         new: &OutstandingToken,
         times: RotationTimes,
     ) -> Result<RotateOutcome> {
-        let at = times.now;
         let mut tx = self.pool.begin().await?;
-        insert_outstanding(&mut tx, old).await?;
-        if insert_blacklisted(&mut tx, &old.jti, at, "rotated").await? == 0 {
-            let row = sqlx::query(concat!(
-                "SELECT b.reason, ",
-                micros!("b.blacklisted_at"),
-                ", o.family_id FROM token_blacklist_blacklistedtoken b ",
-                "JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = $1"
-            ))
-            .bind(&old.jti)
-            .fetch_one(&mut *tx)
-            .await?;
-            let reason: Option<String> = row.try_get(0)?;
-            let when: Option<i64> = row.try_get(1)?;
-            let family: Option<String> = row.try_get(2)?;
-            if let Repeat::Refuse(outcome) = judge_repeat(reason.as_deref(), when, times) {
-                tx.rollback().await?;
-                return Ok(outcome);
-            }
-            let mut revoked = Vec::new();
-            if let Some(f) = family {
-                revoked.extend(revoke_family(&mut tx, &f, at).await?);
-            }
+        let (outcome, keep) = ledger::rotate(&mut *tx, old, new, times).await?;
+        if keep {
             tx.commit().await?;
-            return Ok(RotateOutcome::Reused(revoked));
+        } else {
+            tx.rollback().await?;
         }
-        let new = with_family_of(&mut tx, new, &old.jti).await?;
-        insert_outstanding(&mut tx, &new).await?;
-        tx.commit().await?;
-        Ok(RotateOutcome::Rotated)
+        Ok(outcome)
     }
 
     async fn revoke_user(
@@ -470,30 +301,7 @@ impl TokenLedger for PgStore {
         at: i64,
     ) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.pool.begin().await?;
-        let families: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tessera_token_family \
-             WHERE (user_key = $1 OR user_id = $2::int8) AND revoked_at IS NULL \
-             ORDER BY id FOR UPDATE",
-        )
-        .bind(user_key)
-        .bind(user_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut revoked = Vec::new();
-        for f in &families {
-            revoked.extend(revoke_family(&mut tx, f, at).await?);
-        }
-        sqlx::query(concat!(
-            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
-            ts!("1"),
-            ", id, 'revoked' FROM token_blacklist_outstandingtoken WHERE user_id = $2::int8 AND expires_at > ",
-            ts!("1"),
-            " ON CONFLICT (token_id) DO NOTHING"
-        ))
-        .bind(at)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        let revoked = ledger::revoke_user(&mut *tx, user_key, user_id, at).await?;
         tx.commit().await?;
         Ok(revoked)
     }

@@ -8,20 +8,23 @@
 //!   concurrent rotations queue on the busy timeout instead of failing on a lock upgrade.
 //! * Foreign keys on, so deleting a user nulls its ledger rows instead of orphaning them.
 
+mod ledger_sql;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions as _, Connection as _, Row, Sqlite, SqliteConnection, Transaction};
 use tessera_core::User;
 use tessera_core::clock::{django_datetime, parse_django_datetime};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::ledger;
 use crate::migrations::SQLITE;
 use crate::sqlite_conns::Connections;
 use crate::{
@@ -29,9 +32,8 @@ use crate::{
     Result, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger, UserDirectory,
     UserStore,
 };
-use crate::{
-    Repeat, judge_repeat, live_counter, login_key_slots, login_state_from_row, login_state_stepwise,
-};
+use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
+use ledger_sql::{OUTSTAND_ALONE, bind_row};
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
 /// refuses SQL built at run time unless told it is safe).
@@ -135,156 +137,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
     })
 }
 
-/// The family a ledger row starts, unless it exists. Reads the row's values as
-/// [`bind_row`] binds them.
-const INSERT_FAMILY: &str = "INSERT INTO tessera_token_family \
-     (id, user_id, created_at, revoked_at, user_key) \
-     VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL, ?7) \
-     ON CONFLICT (id) DO NOTHING";
-
-/// A ledger row, unless its jti is known; the user reference is dropped when that user no
-/// longer exists. Values as [`bind_row`] binds them.
-const INSERT_ROW: &str = "INSERT INTO token_blacklist_outstandingtoken \
-     (token, created_at, expires_at, user_id, jti, family_id) \
-     VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
-     ON CONFLICT (jti) DO NOTHING";
-
-/// Both, as one transaction in one round trip ([`outstand_alone`]).
-static OUTSTAND_ALONE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE; {INSERT_FAMILY}; {INSERT_ROW}; COMMIT"));
-
-/// Binds a ledger row's values as `?1`…`?7`: token, created, expires, user, jti, family,
-/// user key (the last read only by the family insert).
-fn bind_row<'q>(
-    query: sqlx::query::Query<'q, Sqlite, SqliteArguments>,
-    t: &'q OutstandingToken,
-) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
-    query
-        .bind(&t.token)
-        .bind(django_datetime(t.created_at))
-        .bind(django_datetime(t.expires_at))
-        .bind(t.user_id)
-        .bind(&t.jti)
-        .bind(&t.family_id)
-        .bind(&t.user_key)
-}
-
-/// Creates the family `t` starts, if it names one that does not exist yet.
-async fn ensure_family(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
-    if t.family_id.is_some() {
-        bind_row(sqlx::query(INSERT_FAMILY), t)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Inserts `t` (and its family) unless its jti is known. The user reference is dropped
-/// when that user no longer exists (Simple JWT resolves it the same way), so a stale
-/// token can still be blacklisted after its user was deleted.
-/// `new`, in the family of the ledger row `old_jti` when the caller named none (the
-/// rotation carries the login's family over; a token from outside starts its own).
-async fn with_family_of(
-    conn: &mut sqlx::SqliteConnection,
-    new: &OutstandingToken,
-    old_jti: &str,
-) -> Result<OutstandingToken> {
-    let mut new = new.clone();
-    if new.family_id.is_none() {
-        let family: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = ?1",
-        )
-        .bind(old_jti)
-        .fetch_optional(&mut *conn)
-        .await?;
-        new.family_id = match family.flatten() {
-            Some(f) => Some(f),
-            None => {
-                // A token recorded without a family (minted elsewhere, or before families
-                // existed) starts one now, named after it, so reuse detection covers it.
-                let start = OutstandingToken {
-                    family_id: Some(old_jti.to_owned()),
-                    ..new.clone()
-                };
-                ensure_family(conn, &start).await?;
-                sqlx::query(
-                    "UPDATE token_blacklist_outstandingtoken SET family_id = ?1 WHERE jti = ?1",
-                )
-                .bind(old_jti)
-                .execute(&mut *conn)
-                .await?;
-                Some(old_jti.to_owned())
-            }
-        };
-    }
-    Ok(new)
-}
-
-async fn insert_outstanding(tx: &mut sqlx::SqliteConnection, t: &OutstandingToken) -> Result<()> {
-    ensure_family(tx, t).await?;
-    insert_outstanding_row(tx, t).await
-}
-
-/// The ledger row alone, when its family is known to exist.
-async fn insert_outstanding_row(
-    tx: &mut sqlx::SqliteConnection,
-    t: &OutstandingToken,
-) -> Result<()> {
-    bind_row(sqlx::query(INSERT_ROW), t)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// Blacklists the outstanding row with `jti`; 0 rows when it already was.
-async fn insert_blacklisted(
-    tx: &mut sqlx::SqliteConnection,
-    jti: &str,
-    at: i64,
-    reason: &str,
-) -> Result<u64> {
-    let r = sqlx::query(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
-         SELECT ?1, id, ?3 FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
-         ON CONFLICT (token_id) DO NOTHING",
-    )
-    .bind(django_datetime(at))
-    .bind(jti)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
-    Ok(r.rows_affected())
-}
-
-/// Revokes a family: marks it and blacklists every token in it.
-async fn revoke_family(
-    tx: &mut sqlx::SqliteConnection,
-    family: &str,
-    at: i64,
-) -> Result<Option<RevokedFamily>> {
-    let r = sqlx::query(
-        "UPDATE tessera_token_family SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-    )
-    .bind(django_datetime(at))
-    .bind(family)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
-         SELECT ?1, id, 'revoked' FROM token_blacklist_outstandingtoken WHERE family_id = ?2 \
-         ON CONFLICT (token_id) DO NOTHING",
-    )
-    .bind(django_datetime(at))
-    .bind(family)
-    .execute(&mut *tx)
-    .await?;
-    Ok((r.rows_affected() == 1).then(|| RevokedFamily {
-        id: family.to_owned(),
-        revoked_at: at,
-    }))
-}
-
-fn parse_micros(s: Option<String>, table: &'static str) -> Result<Option<i64>> {
+pub(crate) fn parse_micros(s: Option<String>, table: &'static str) -> Result<Option<i64>> {
     s.map(|s| {
         parse_django_datetime(&s).ok_or_else(|| Error::BadRow {
             table,
@@ -334,64 +187,16 @@ fn writer_gone() -> Error {
 async fn apply(conn: &mut sqlx::SqliteConnection, op: &WriteOp) -> Result<(WriteResult, bool)> {
     match op {
         WriteOp::Outstand(t) => {
-            insert_outstanding(conn, t).await?;
+            ledger::outstand(conn, t).await?;
             Ok((WriteResult::Done, true))
         }
-        WriteOp::Blacklist(t, at) => {
-            insert_outstanding(conn, t).await?;
-            insert_blacklisted(conn, &t.jti, *at, "logout").await?;
-            let family: Option<Option<String>> = sqlx::query_scalar(
-                "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = ?1",
-            )
-            .bind(&t.jti)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let mut revoked = Vec::new();
-            if let Some(Some(f)) = family {
-                revoked.extend(revoke_family(conn, &f, *at).await?);
-            }
-            Ok((WriteResult::Revoked(revoked), true))
-        }
+        WriteOp::Blacklist(t, at) => Ok((
+            WriteResult::Revoked(ledger::blacklist(conn, t, *at).await?),
+            true,
+        )),
         WriteOp::Rotate(old, new, times) => {
-            let at = times.now;
-            // The common case in as few statements as possible (each is a round trip to
-            // SQLite's thread): the old token is on record, so blacklist it directly and
-            // record it first only when it is not.
-            let mut blacklisted = insert_blacklisted(conn, &old.jti, at, "rotated").await?;
-            if blacklisted == 0 {
-                insert_outstanding(conn, old).await?;
-                blacklisted = insert_blacklisted(conn, &old.jti, at, "rotated").await?;
-            }
-            if blacklisted == 1 {
-                let inherited = new.family_id.is_none();
-                let new = with_family_of(conn, new, &old.jti).await?;
-                if inherited {
-                    // The family row exists: it is the old token's.
-                    insert_outstanding_row(conn, &new).await?;
-                } else {
-                    insert_outstanding(conn, &new).await?;
-                }
-                return Ok((WriteResult::Rotated(RotateOutcome::Rotated), true));
-            }
-            let row = sqlx::query(
-                "SELECT b.reason, b.blacklisted_at, o.family_id \
-                 FROM token_blacklist_blacklistedtoken b \
-                 JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = ?1",
-            )
-            .bind(&old.jti)
-            .fetch_one(&mut *conn)
-            .await?;
-            let reason: Option<String> = row.try_get(0)?;
-            let when = parse_micros(row.try_get(1)?, "token_blacklist_blacklistedtoken")?;
-            let family: Option<String> = row.try_get(2)?;
-            if let Repeat::Refuse(outcome) = judge_repeat(reason.as_deref(), when, *times) {
-                return Ok((WriteResult::Rotated(outcome), false));
-            }
-            let mut revoked = Vec::new();
-            if let Some(f) = family {
-                revoked.extend(revoke_family(conn, &f, at).await?);
-            }
-            Ok((WriteResult::Rotated(RotateOutcome::Reused(revoked)), true))
+            let (outcome, keep) = ledger::rotate(conn, old, new, *times).await?;
+            Ok((WriteResult::Rotated(outcome), keep))
         }
     }
 }
@@ -710,27 +515,7 @@ impl TokenLedger for SqliteStore {
         at: i64,
     ) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.write_tx().await?;
-        let families: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tessera_token_family \
-             WHERE (user_key = ?1 OR user_id = ?2) AND revoked_at IS NULL",
-        )
-        .bind(user_key)
-        .bind(user_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut revoked = Vec::new();
-        for f in &families {
-            revoked.extend(revoke_family(&mut tx, f, at).await?);
-        }
-        sqlx::query(
-            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
-             SELECT ?1, id, 'revoked' FROM token_blacklist_outstandingtoken \
-             WHERE user_id = ?2 AND expires_at > ?1 ON CONFLICT (token_id) DO NOTHING",
-        )
-        .bind(django_datetime(at))
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        let revoked = ledger::revoke_user(&mut *tx, user_key, user_id, at).await?;
         tx.commit().await?;
         Ok(revoked)
     }
