@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_axum::auth::raw_token;
+use tessera_axum::raw_token;
 
 fuzz_target!(|data: &[u8]| {
     let schemes = vec!["Bearer".to_owned(), "JWT".to_owned()];

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tessera_axum::body::{Fields, Validator, json_depth, parse};
+use tessera_axum::{Fields, Validator, json_depth, parse_body as parse};
 
 fuzz_target!(|data: &[u8]| {
     let _ = json_depth(data);

@@ -38,17 +38,17 @@ mod auth;
 mod body;
 mod client_ip;
 mod error;
+mod header;
 mod jwks;
 mod layer;
 mod routes;
 mod state;
 
-pub use auth::{
-    Authenticated, OptionalAuthenticated, RawToken, Stateless, StatelessFor, raw_token,
-};
+pub use auth::{Authenticated, OptionalAuthenticated, Stateless, StatelessFor};
 pub use body::{Fields, Validator, json_depth, parse as parse_body};
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
 pub use error::{ApiError, Rejection};
+pub use header::{RawToken, raw_token};
 pub use layer::{Security, SecurityLayer};
 pub use routes::{
     allow_header, blacklist_all_route, blacklist_route, jwks_route, obtain_pair_route,

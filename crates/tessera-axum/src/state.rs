@@ -128,10 +128,10 @@ impl<U: AuthUser> AuthState<U> {
         if values.next().is_some() {
             return Err(ApiError::BadAuthorizationHeader);
         }
-        match crate::auth::raw_token(value.as_bytes(), &self.settings().auth_header_types) {
-            crate::auth::RawToken::Absent => Ok(None),
-            crate::auth::RawToken::Malformed => Err(ApiError::BadAuthorizationHeader),
-            crate::auth::RawToken::Token(t) => Ok(Some(t)),
+        match crate::header::raw_token(value.as_bytes(), &self.settings().auth_header_types) {
+            crate::header::RawToken::Absent => Ok(None),
+            crate::header::RawToken::Malformed => Err(ApiError::BadAuthorizationHeader),
+            crate::header::RawToken::Token(t) => Ok(Some(t)),
         }
     }
 }

@@ -23,9 +23,11 @@
 //! assert_eq!(tokens.validate(&access, None).unwrap_err().to_string(), "Token is expired");
 //! ```
 
+pub mod claims;
 pub mod clock;
 pub mod error;
 pub mod json;
+mod jws;
 pub mod keys;
 pub mod password;
 pub mod settings;

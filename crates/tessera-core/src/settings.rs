@@ -9,9 +9,9 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use crate::claims::TokenKind;
 use crate::error::{Error, Result};
 use crate::keys::Algorithm;
-use crate::token::TokenKind;
 
 /// Longest lifetime or leeway accepted (100 years): keeps `now + lifetime` far from overflow.
 const MAX_DURATION_SECS: i64 = 100 * 366 * 86_400;

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, RwLock};
 
-use crate::token::{Claims, Times};
+use crate::claims::{Claims, Times};
 
 /// The cache. Cloning a service shares it.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use serde_json::{Map, Value};
 
-use crate::token::{Claims, TokenKind};
+use crate::claims::{Claims, TokenKind};
 
 /// A user row: the columns of Django's `auth_user`.
 #[derive(Debug, Clone, PartialEq, Eq)]

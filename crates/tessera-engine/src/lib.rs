@@ -52,6 +52,7 @@ mod refresh;
 #[cfg(feature = "remote-jwks")]
 pub mod remote_jwks;
 mod revocation;
+mod revocation_sync;
 
 pub use authenticate::{Identity, StatelessIdentity};
 pub use engine::{Tessera, TesseraBuilder};

@@ -10,10 +10,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use tessera_store::{RevocationEvent, RevokedFamily};
-
-use crate::engine::Tessera;
-use crate::error::Result;
+use tessera_store::RevokedFamily;
 
 /// Revoked family ids → revocation time (microseconds).
 #[derive(Debug, Default)]
@@ -57,61 +54,5 @@ impl Revocations {
     /// True when none are held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-impl<U: tessera_core::AuthUser> Tessera<U> {
-    /// How far back revocations matter: the longest an access or sliding token lives,
-    /// plus leeway and a minute of slack, in microseconds.
-    fn revocation_window(&self) -> i64 {
-        let s = self.settings();
-        let secs = s.access_token_lifetime.max(s.sliding_token_lifetime) + s.leeway + 60;
-        secs.saturating_mul(1_000_000)
-    }
-
-    /// Loads recent revocations from the ledger and follows the store's revocation
-    /// channel until the returned task is aborted. Call once per process (`tessera
-    /// serve` does): it also carries other instances' user changes to a
-    /// [`tessera_store::UserCache`].
-    pub async fn start_revocation_sync(&self) -> Result<tokio::task::JoinHandle<()>> {
-        self.reload_revocations().await?;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        self.ledger().listen_revocations(tx).await?;
-        let t = self.clone();
-        Ok(tokio::spawn(async move {
-            let mut prune = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    ev = rx.recv() => match ev {
-                        Some(RevocationEvent::Revoked(r)) => t.revocations().apply(&[r]),
-                        // User rows are the store's cache's business (it saw the event).
-                        Some(RevocationEvent::UserChanged(_)) => {}
-                        Some(RevocationEvent::Resync) => {
-                            if let Err(e) = t.reload_revocations().await {
-                                tracing::warn!(error = %e, "could not reload revocations");
-                            }
-                        }
-                        // A store without a channel (SQLite): only pruning is left to do.
-                        None => loop {
-                            prune.tick().await;
-                            t.prune_revocations();
-                        },
-                    },
-                    _ = prune.tick() => t.prune_revocations(),
-                }
-            }
-        }))
-    }
-
-    async fn reload_revocations(&self) -> Result<()> {
-        let since = self.clock().now_micros() - self.revocation_window();
-        let list = self.ledger().revoked_families_since(since).await?;
-        self.revocations().apply(&list);
-        Ok(())
-    }
-
-    fn prune_revocations(&self) {
-        let cutoff = self.clock().now_micros() - self.revocation_window();
-        self.revocations().prune(cutoff);
     }
 }

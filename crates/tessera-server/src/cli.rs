@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use tessera_core::{Clock as _, SystemClock, TokenKind, TokenService};
-use tessera_store::{NewUser, Store};
+use tessera_store::NewUser;
 
 use crate::config::Config;
+use crate::database::{database_url, migrate, open_database, ready_store, redact_url};
 use crate::error::{Error, Result};
 use crate::keyfile::load_keys;
+use crate::passwords::hash_blocking;
 
 /// Tessera: Simple JWT-compatible JSON Web Token authentication.
 #[derive(Debug, Parser)]
@@ -357,78 +359,6 @@ fn keys_command(data_dir: &Path, action: KeysAction) -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// The database URL in force.
-pub fn database_url(config: &Config, data_dir: &Path) -> String {
-    config
-        .server
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.sqlite3").display()))
-}
-
-/// `url` without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// Opens the configured database (creating the data directory for the default SQLite
-/// file). Does not migrate.
-pub async fn open_database(config: &Config, data_dir: &Path) -> Result<tessera_store::Database> {
-    if config.server.database_url.is_none() {
-        std::fs::create_dir_all(data_dir)
-            .map_err(Error::io(format!("creating {}", data_dir.display())))?;
-    }
-    let limits = tessera_store::PoolOptions {
-        max_connections: config.server.database_max_connections,
-        acquire_timeout: std::time::Duration::from_secs(config.server.database_acquire_timeout),
-    };
-    let url = database_url(config, data_dir);
-    tessera_store::open_database(&url, limits)
-        .await
-        .map_err(|e| {
-            Error::Config(format!(
-                "cannot open the database {}: {e}",
-                redact_url(&url)
-            ))
-        })
-}
-
-/// Opens the configured store (creating the data directory for the default SQLite file).
-pub async fn open_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
-    Ok(open_database(config, data_dir).await?.store())
-}
-
-/// Applies the library's migrations and the demo API's, printing each applied.
-pub async fn migrate(db: &tessera_store::Database) -> Result<Vec<String>> {
-    let applied = db.store().migrate().await?;
-    crate::reviews::Reviews::new(db.clone()).migrate().await?;
-    Ok(applied)
-}
-
-async fn ready_store(config: &Config, data_dir: &Path) -> Result<Arc<dyn Store>> {
-    let store = open_store(config, data_dir).await?;
-    store.migrate().await?;
-    Ok(store)
-}
-
-pub(crate) async fn hash_blocking(config: &Config, password: String) -> Result<String> {
-    let hasher =
-        tessera_core::PasswordHasher::new(&config.settings, Arc::new(tessera_core::OsRandom));
-    tokio::task::spawn_blocking(move || hasher.hash(&password))
-        .await
-        .map_err(|e| Error::Usage(format!("hashing failed: {e}")))?
-        .map_err(Error::from)
 }
 
 async fn create_user(

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use tessera_core::{Clock as _, SystemClock};
 use tessera_store::{Database, NewUser};
 
-use crate::cli::hash_blocking;
 use crate::config::Config;
 use crate::error::Result;
+use crate::passwords::hash_blocking;
 use crate::reviews::{NewReview, Reviews};
 
 /// (username, password, email, active), as in the reference's `seed_reference`.

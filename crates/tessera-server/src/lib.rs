@@ -13,8 +13,10 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod database;
 pub mod demo;
 pub mod error;
 pub mod keyfile;
+pub mod passwords;
 pub mod reviews;
 pub mod serve;

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use tessera_engine::Tessera;
 
-use crate::cli::open_database;
 use crate::config::Config;
+use crate::database::{migrate, open_database};
 use crate::error::{Error, Result};
 use crate::keyfile::load_keys;
 
@@ -46,7 +46,7 @@ pub fn with_user_cache(
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     let db = open_database(&config, data_dir).await?;
-    for name in crate::cli::migrate(&db).await? {
+    for name in migrate(&db).await? {
         tracing::info!(migration = name, "applied migration");
     }
     let keys = load_keys(&config.settings, data_dir, true)?;

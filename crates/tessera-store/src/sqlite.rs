@@ -33,7 +33,7 @@ use crate::{
     UserStore,
 };
 use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
-use ledger_sql::{OUTSTAND_ALONE, bind_row};
+use ledger_sql::{OUTSTAND_ALONE, bind_row, parse_micros};
 
 /// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
 /// refuses SQL built at run time unless told it is safe).
@@ -135,16 +135,6 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
         last_login: micros_col(row, "last_login")?,
         date_joined: micros_col(row, "date_joined")?.unwrap_or(0),
     })
-}
-
-pub(crate) fn parse_micros(s: Option<String>, table: &'static str) -> Result<Option<i64>> {
-    s.map(|s| {
-        parse_django_datetime(&s).ok_or_else(|| Error::BadRow {
-            table,
-            message: "not a datetime".into(),
-        })
-    })
-    .transpose()
 }
 
 /// A ledger write for the group-commit writer.

@@ -134,7 +134,7 @@ impl TestServer {
             acquire_timeout: std::time::Duration::from_secs(1),
         };
         let db = tessera_store::open_database(&url, limits).await.unwrap();
-        tessera_server::cli::migrate(&db).await.unwrap();
+        tessera_server::database::migrate(&db).await.unwrap();
         let store = tessera_server::serve::with_user_cache(&config, db.store());
         let clock = ManualClock::now();
         let keys = if config.settings.signing_key.expose() == KEY {

@@ -6,7 +6,9 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Row as _, Sqlite, SqliteConnection};
 use tessera_core::clock::django_datetime;
 
-use super::parse_micros;
+use tessera_core::clock::parse_django_datetime;
+
+use crate::Error;
 use crate::ledger::{Blacklisting, LedgerTx};
 use crate::{OutstandingToken, Result, RevokedFamily};
 
@@ -161,4 +163,14 @@ impl LedgerTx for SqliteConnection {
         .await?;
         Ok(())
     }
+}
+
+pub(crate) fn parse_micros(s: Option<String>, table: &'static str) -> Result<Option<i64>> {
+    s.map(|s| {
+        parse_django_datetime(&s).ok_or_else(|| Error::BadRow {
+            table,
+            message: "not a datetime".into(),
+        })
+    })
+    .transpose()
 }

@@ -10,92 +10,20 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::clock::{Clock, Random, new_jti};
+use crate::clock::{Clock, Random};
 use crate::error::{Error, Result};
+use crate::jws::{STACK_SEGMENT, b64_decode, b64_decode_into, parse_object, split_compact};
 use crate::keys::{Key, KeyLookup, KeySet};
 use crate::settings::Settings;
 use crate::token_cache::VerifiedTokens;
 
-/// The claims of a token, in insertion order.
-pub type Claims = Map<String, Value>;
+pub use crate::claims::{Claims, MAX_TOKEN_LEN, TokenKind};
+pub use crate::jws::b64_encode;
 
-/// Longest token accepted whatever `MAX_TOKEN_BYTES` says, in bytes. Real tokens are
-/// a few hundred bytes; refusing larger ones before decoding bounds the work an
-/// attacker can ask for.
-pub const MAX_TOKEN_LEN: usize = 1 << 20;
-
-/// The token types Simple JWT defines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TokenKind {
-    /// Short-lived bearer credential.
-    Access,
-    /// Long-lived credential that mints access tokens.
-    Refresh,
-    /// A single token that both authenticates and refreshes itself.
-    Sliding,
-}
-
-impl TokenKind {
-    /// The `token_type` claim value.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-            TokenKind::Sliding => "sliding",
-        }
-    }
-
-    /// Simple JWT's class name, used in the `messages` of a 401.
-    pub fn class_name(self) -> &'static str {
-        match self {
-            TokenKind::Access => "AccessToken",
-            TokenKind::Refresh => "RefreshToken",
-            TokenKind::Sliding => "SlidingToken",
-        }
-    }
-
-    /// Whether Simple JWT checks this type against the blacklist when validating.
-    pub fn is_blacklistable(self) -> bool {
-        matches!(self, TokenKind::Refresh | TokenKind::Sliding)
-    }
-}
-
-/// base64url without padding, as JWS uses.
-pub fn b64_encode(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Strict base64url: no padding, no `+`/`/`, no whitespace, no stray trailing bits.
-fn b64_decode(segment: &str) -> Result<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| Error::InvalidToken)
-}
-
-/// Decoded segments up to this size (a 8192-bit RSA signature, any ordinary payload) are
-/// decoded on the stack.
-const STACK_SEGMENT: usize = 1024;
-
-/// [`b64_decode`] into `stack` when the result fits, else into `heap`.
-fn b64_decode_into<'a>(
-    segment: &str,
-    stack: &'a mut [u8; STACK_SEGMENT],
-    heap: &'a mut Vec<u8>,
-) -> Result<&'a [u8]> {
-    // base64 needs 4 characters per 3 bytes; shorter input cannot overflow the buffer.
-    if segment.len() / 4 * 3 + 3 <= STACK_SEGMENT {
-        let n = URL_SAFE_NO_PAD
-            .decode_slice(segment, stack)
-            .map_err(|_| Error::InvalidToken)?;
-        return stack.get(..n).ok_or(Error::InvalidToken);
-    }
-    *heap = b64_decode(segment)?;
-    Ok(heap)
-}
+mod mint;
+mod validate;
 
 /// Mints and validates tokens for one configuration and one key set.
 #[derive(Debug, Clone)]
@@ -203,111 +131,6 @@ impl TokenService {
             TokenKind::Refresh => self.inner.refresh_lifetime,
             TokenKind::Sliding => self.inner.sliding_lifetime,
         }
-    }
-
-    /// A fresh token's claims: `token_type, exp, iat, jti` (+ `refresh_exp` for sliding).
-    pub fn new_claims(&self, kind: TokenKind) -> Claims {
-        let now = self.inner.clock.now_secs();
-        let mut c = Claims::new();
-        if let Some(t) = &self.inner.type_claim {
-            c.insert(t.clone(), Value::from(kind.type_name()));
-        }
-        c.insert(
-            "exp".into(),
-            Value::from(now.saturating_add(self.lifetime(kind))),
-        );
-        c.insert("iat".into(), Value::from(now));
-        if let Some(j) = &self.inner.jti_claim {
-            c.insert(j.clone(), Value::from(new_jti(self.inner.random.as_ref())));
-        }
-        if kind == TokenKind::Sliding {
-            c.insert(
-                self.inner.refresh_exp_claim.clone(),
-                Value::from(now.saturating_add(self.inner.sliding_refresh_lifetime)),
-            );
-        }
-        c
-    }
-
-    /// A fresh token of `kind` for the user whose id (as a string, Simple JWT 5.5.1) is
-    /// `user_id`.
-    pub fn for_user(&self, kind: TokenKind, user_id: &str) -> Claims {
-        let mut c = self.new_claims(kind);
-        c.insert(self.inner.user_id_claim.clone(), Value::from(user_id));
-        c
-    }
-
-    /// The access token a refresh token yields: fresh `token_type/exp/iat/jti`, then every
-    /// other claim of the refresh token in its order (Simple JWT's `no_copy_claims`).
-    pub fn access_from_refresh(&self, refresh: &Claims) -> Claims {
-        let mut access = self.new_claims(TokenKind::Access);
-        for (k, v) in refresh {
-            if !self.is_no_copy(k) {
-                access.insert(k.clone(), v.clone());
-            }
-        }
-        access
-    }
-
-    fn is_no_copy(&self, claim: &str) -> bool {
-        matches!(claim, "exp" | "iat" | "jti")
-            || self.inner.type_claim.as_deref() == Some(claim)
-            || self.inner.jti_claim.as_deref() == Some(claim)
-    }
-
-    /// Rotation: the same refresh payload with a new `jti`, `exp` and `iat`, in place.
-    pub fn rotate(&self, refresh: &mut Claims) {
-        let now = self.inner.clock.now_secs();
-        if let Some(j) = &self.inner.jti_claim {
-            refresh.insert(j.clone(), Value::from(new_jti(self.inner.random.as_ref())));
-        }
-        refresh.insert(
-            "exp".into(),
-            Value::from(now.saturating_add(self.inner.refresh_lifetime)),
-        );
-        refresh.insert("iat".into(), Value::from(now));
-    }
-
-    /// Sliding refresh: the same payload (same `jti`, same `refresh_exp`) with a new
-    /// `exp` and `iat`. The caller checks `refresh_exp` first ([`Self::check_refresh_exp`]).
-    pub fn slide(&self, sliding: &mut Claims) {
-        let now = self.inner.clock.now_secs();
-        sliding.insert(
-            "exp".into(),
-            Value::from(now.saturating_add(self.inner.sliding_lifetime)),
-        );
-        sliding.insert("iat".into(), Value::from(now));
-    }
-
-    /// Signs `claims` into a compact JWS, adding `aud`/`iss` when configured (they
-    /// overwrite any the claims hold, as Simple JWT's backend does).
-    pub fn encode(&self, claims: &Claims) -> Result<String> {
-        let payload = if self.inner.audience.is_some() || self.inner.issuer.is_some() {
-            let mut c = claims.clone();
-            if let Some(aud) = &self.inner.audience {
-                let v = match aud.as_slice() {
-                    [one] => Value::from(one.as_str()),
-                    many => Value::from(many.to_vec()),
-                };
-                c.insert("aud".into(), v);
-            }
-            if let Some(iss) = &self.inner.issuer {
-                c.insert("iss".into(), Value::from(iss.as_str()));
-            }
-            serde_json::to_vec(&c)
-        } else {
-            serde_json::to_vec(claims)
-        }
-        .map_err(|e| Error::Key(e.to_string()))?;
-        let keys = &self.inner.keys;
-        let mut out = String::with_capacity(keys.header_b64().len() + payload.len() * 4 / 3 + 90);
-        out.push_str(keys.header_b64());
-        out.push('.');
-        out.push_str(&b64_encode(&payload));
-        let sig = keys.sign(out.as_bytes())?;
-        out.push('.');
-        out.push_str(&sig);
-        Ok(out)
     }
 
     /// The PyJWT half of validation: structure, algorithm pin, signature, then the
@@ -444,178 +267,6 @@ impl TokenService {
     pub fn has_local_kid(&self, kid: &str) -> bool {
         self.inner.keys.keys().iter().any(|k| k.kid() == Some(kid))
     }
-
-    /// PyJWT's checks of the registered claims; the time claims it read, for the cache.
-    fn validate_registered(&self, c: &Claims) -> Result<Times> {
-        let times = Times::of(c)?;
-        self.check_times(times)?;
-        if let Some(iss) = &self.inner.issuer {
-            match c.get("iss") {
-                Some(Value::String(s)) if s == iss => {}
-                _ => return Err(Error::InvalidToken),
-            }
-        }
-        if let Some(expected) = &self.inner.audience {
-            let ok = match c.get("aud") {
-                Some(Value::String(s)) => expected.contains(s),
-                Some(Value::Array(items)) => {
-                    let mut any = false;
-                    for i in items {
-                        let Value::String(s) = i else {
-                            return Err(Error::InvalidToken);
-                        };
-                        any |= expected.contains(s);
-                    }
-                    any
-                }
-                _ => false,
-            };
-            if !ok {
-                return Err(Error::InvalidToken);
-            }
-        }
-        for name in ["sub", "jti"] {
-            if c.get(name).is_some_and(|v| !v.is_string()) {
-                return Err(Error::InvalidToken);
-            }
-        }
-        Ok(times)
-    }
-
-    /// The registered claims that change meaning with time (`iat`, `nbf`, `exp`), in
-    /// PyJWT's order: all a cached token needs checking again.
-    fn check_times(&self, t: Times) -> Result<()> {
-        let now = self.inner.clock.now_secs();
-        let leeway = self.inner.leeway;
-        if t.iat.is_some_and(|iat| iat > now.saturating_add(leeway))
-            || t.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway))
-        {
-            return Err(Error::InvalidToken);
-        }
-        if t.exp.is_some_and(|exp| exp <= now.saturating_sub(leeway)) {
-            return Err(Error::ExpiredToken);
-        }
-        Ok(())
-    }
-
-    /// Simple JWT's own checks after decoding: `exp` present and not passed, an id, and
-    /// the expected type (`None` = any type, as `UntypedToken` for verify).
-    pub fn check(&self, c: &Claims, kind: Option<TokenKind>) -> Result<()> {
-        self.check_time_claim(c, "exp")?;
-        if let Some(j) = &self.inner.jti_claim {
-            match c.get(j) {
-                None => return Err(Error::NoId),
-                Some(Value::String(_)) => {}
-                Some(_) => return Err(Error::InvalidToken),
-            }
-        }
-        if let (Some(t), Some(kind)) = (&self.inner.type_claim, kind) {
-            match c.get(t) {
-                None => return Err(Error::NoType),
-                Some(Value::String(s)) if s == kind.type_name() => {}
-                Some(_) => return Err(Error::WrongType),
-            }
-        }
-        Ok(())
-    }
-
-    /// For sliding refresh: the `refresh_exp` claim must be present and in the future.
-    pub fn check_refresh_exp(&self, c: &Claims) -> Result<()> {
-        let name = self.inner.refresh_exp_claim.clone();
-        self.check_time_claim(c, &name)
-    }
-
-    fn check_time_claim(&self, c: &Claims, name: &str) -> Result<()> {
-        let v = c
-            .get(name)
-            .ok_or_else(|| Error::MissingClaim(name.to_owned()))?;
-        let t = int_claim(v)?;
-        if t <= self
-            .inner
-            .clock
-            .now_secs()
-            .saturating_sub(self.inner.leeway)
-        {
-            return Err(Error::ClaimExpired(name.to_owned()));
-        }
-        Ok(())
-    }
-
-    /// Full validation of a token of `kind` without the blacklist: [`Self::decode`]
-    /// then [`Self::check`].
-    pub fn validate(&self, raw: &str, kind: Option<TokenKind>) -> Result<Claims> {
-        let c = self.decode(raw)?;
-        self.check(&c, kind)?;
-        Ok(c)
-    }
-
-    /// The `exp` of validated claims (0 when absent, which `check` already refused).
-    pub fn exp(&self, c: &Claims) -> i64 {
-        c.get("exp").and_then(Value::as_i64).unwrap_or(0)
-    }
-}
-
-/// Splits a compact JWS into its three segments, refusing anything else (JWE's five
-/// segments, JSON serialization, empty parts, oversized input).
-fn split_compact(raw: &str) -> Result<(&str, &str, &str)> {
-    if raw.is_empty() || raw.len() > MAX_TOKEN_LEN {
-        return Err(Error::InvalidToken);
-    }
-    let mut parts = raw.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::InvalidToken);
-    };
-    // An empty payload is a valid JWS (it fails later as claims); an empty header or
-    // signature never is.
-    if h.is_empty() || s.is_empty() {
-        return Err(Error::InvalidToken);
-    }
-    Ok((h, p, s))
-}
-
-/// A JSON object, or an invalid token. Duplicate member names are refused (RFC 7515
-/// §5.2 allows a parser to refuse them; accepting "last wins" invites confusion attacks).
-fn parse_object(bytes: &[u8]) -> Result<Claims> {
-    let v: crate::json::StrictValue =
-        serde_json::from_slice(bytes).map_err(|_| Error::InvalidToken)?;
-    match v.0 {
-        Value::Object(m) => Ok(m),
-        _ => Err(Error::InvalidToken),
-    }
-}
-
-/// A token's time claims, read out once: what must be checked again on every use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Times {
-    iat: Option<i64>,
-    nbf: Option<i64>,
-    exp: Option<i64>,
-}
-
-impl Times {
-    /// The time claims of `c`; any that is present but not a NumericDate is an invalid
-    /// token (PyJWT's order of reading them does not change which error that is).
-    fn of(c: &Claims) -> Result<Times> {
-        let read = |name| c.get(name).map(int_claim).transpose();
-        Ok(Times {
-            iat: read("iat")?,
-            nbf: read("nbf")?,
-            exp: read("exp")?,
-        })
-    }
-}
-
-/// A NumericDate claim: a JSON integer within a sane range. Floats, strings and
-/// out-of-range numbers are an invalid token, never "absent".
-fn int_claim(v: &Value) -> Result<i64> {
-    // Year 10000 is far beyond any lifetime we allow; beyond it arithmetic could wrap.
-    const MAX: i64 = 253_402_300_799;
-    match v.as_i64() {
-        Some(n) if (0..=MAX).contains(&n) && !v.is_f64() => Ok(n),
-        _ => Err(Error::InvalidToken),
-    }
 }
 
 #[cfg(test)]
@@ -623,6 +274,8 @@ mod tests {
     use super::*;
     use crate::clock::{ManualClock, OsRandom};
     use crate::keys::Algorithm;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
     const KEY: &[u8] = b"test-signing-key-that-is-32-bytes-long!!";
