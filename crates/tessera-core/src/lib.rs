@@ -22,6 +22,7 @@
 //! clock.advance_secs(301);
 //! assert_eq!(tokens.validate(&access, None).unwrap_err().to_string(), "Token is expired");
 //! ```
+#![deny(missing_docs)]
 
 pub mod claims;
 pub mod clock;

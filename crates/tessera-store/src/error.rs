@@ -11,7 +11,9 @@ pub enum Error {
     #[error("a user named {0:?} already exists")]
     UsernameTaken(String),
     /// `DATABASE_URL` is not something this build can open.
-    #[error("unsupported DATABASE_URL {0:?}: use sqlite://PATH")]
+    #[error(
+        "unsupported DATABASE_URL {0:?}: use sqlite://PATH or postgres://user@host/db (each needs its feature of tessera-store)"
+    )]
     UnsupportedUrl(String),
     /// A migration failed; the database is left at the previous version.
     #[error("migration {version} ({name}) failed: {source}")]

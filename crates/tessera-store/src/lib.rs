@@ -35,17 +35,24 @@
 //! assert!(store.is_blacklisted(&old.jti).await.unwrap());
 //! # });
 //! ```
+#![deny(missing_docs)]
 
 use std::sync::Arc;
 
 use tessera_core::{AuthUser, User};
 
+
 pub mod cache;
 pub mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ledger;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrations;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlite")]
 mod sqlite_conns;
 
 /// Implementations of the role traits use this attribute (re-exported so an application
@@ -53,7 +60,9 @@ mod sqlite_conns;
 pub use async_trait::async_trait;
 pub use cache::UserCache;
 pub use error::{Error, Result};
+#[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 /// What [`Store::login_state`] found.
@@ -80,6 +89,7 @@ pub(crate) async fn login_state_stepwise<S: UserStore<User = User> + LoginThrott
     })
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// The two throttling keys the stores' one-statement [`Store::login_state`] binds as
 /// `key1`/`key2` (`None` binds NULL, which matches nothing); `None` for more than two.
 pub(crate) fn login_key_slots(keys: &[String]) -> Option<[Option<&String>; 2]> {
@@ -91,6 +101,7 @@ pub(crate) fn login_key_slots(keys: &[String]) -> Option<[Option<&String>; 2]> {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Reads back the one row of the stores' login statement: the user's columns (all NULL
 /// when there is no such user, read by `user_from_row` otherwise) and each key's
 /// `failuresN`/`startN`.
@@ -129,6 +140,7 @@ where
     Ok(LoginState { user, failures })
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// `(key, failures, window end)` when a stored counter (`failures`, `window_start`) is
 /// still inside its window at `now`; both stores read counters through this.
 pub(crate) fn live_counter(
@@ -262,6 +274,7 @@ impl RotationTimes {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// How a store must treat a rotation whose old token turned out to be blacklisted
 /// already, given why and when it was (the same rule for every database).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,6 +285,7 @@ pub(crate) enum Repeat {
     RevokeFamily,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// The rule behind [`RotateOutcome`] for a token already blacklisted with `reason` at
 /// `blacklisted_at`.
 pub(crate) fn judge_repeat(
@@ -505,44 +519,55 @@ impl Default for PoolOptions {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// A database opened by [`open_database`]: the concrete store, for code that needs more
 /// than the role traits (the server's demo tables run their own SQL on its pool).
 #[derive(Debug, Clone)]
 pub enum Database {
     /// An embedded SQLite file.
+    #[cfg(feature = "sqlite")]
     Sqlite(Arc<SqliteStore>),
     /// A PostgreSQL server.
+    #[cfg(feature = "postgres")]
     Postgres(Arc<PgStore>),
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Database {
     /// The store behind every role trait.
     pub fn store(&self) -> Arc<dyn Store> {
         match self {
+            #[cfg(feature = "sqlite")]
             Database::Sqlite(s) => s.clone(),
+            #[cfg(feature = "postgres")]
             Database::Postgres(s) => s.clone(),
         }
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Opens the store a `DATABASE_URL` names (`sqlite://PATH`, or a bare path), creating
 /// the SQLite file if needed. Does not migrate.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     open_with(url, PoolOptions::default()).await
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// [`open`] with explicit pool limits. `postgres://…` / `postgresql://…` open PostgreSQL.
 pub async fn open_with(url: &str, pool: PoolOptions) -> Result<Arc<dyn Store>> {
     Ok(open_database(url, pool).await?.store())
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// [`open_with`], keeping the concrete store.
 pub async fn open_database(url: &str, pool: PoolOptions) -> Result<Database> {
+    #[cfg(feature = "postgres")]
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Database::Postgres(Arc::new(
             PgStore::open(url, pool).await?,
         )));
     }
+    #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") || !url.contains("://") {
         let path = url
             .strip_prefix("sqlite://")
@@ -552,5 +577,6 @@ pub async fn open_database(url: &str, pool: PoolOptions) -> Result<Database> {
             SqliteStore::open(path, pool).await?,
         )));
     }
+    let _ = pool;
     Err(Error::UnsupportedUrl(url.to_owned()))
 }

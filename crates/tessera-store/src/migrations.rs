@@ -12,6 +12,7 @@ pub(crate) struct Migration {
 }
 
 /// SQLite migrations, in order.
+#[cfg(feature = "sqlite")]
 pub(crate) const SQLITE: &[Migration] = &[
     Migration {
         version: 1,
@@ -36,6 +37,7 @@ pub(crate) const SQLITE: &[Migration] = &[
 ];
 
 /// PostgreSQL migrations, in order (same versions and names as SQLite's).
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
