@@ -181,16 +181,17 @@ impl<'a> Validator<'a> {
 
     /// An optional `CharField` that may be blank (`comment`).
     pub fn optional_string(&mut self, name: &str) -> String {
-        match self.fields.get(name) {
-            None => String::new(),
-            Some(Value::String(s)) => s.trim().to_owned(),
-            v => match char_field(v) {
-                Ok(s) => s,
-                Err(msg) => {
-                    self.error(name, msg);
-                    String::new()
-                }
-            },
+        let value = match self.fields.get(name) {
+            None => return String::new(),
+            Some(Value::String(s)) => Ok(py_strip(s).to_owned()),
+            v => char_field(v),
+        };
+        match value.and_then(no_null_characters) {
+            Ok(s) => s,
+            Err(msg) => {
+                self.error(name, msg);
+                String::new()
+            }
         }
     }
 
@@ -257,18 +258,38 @@ impl<'a> Validator<'a> {
     }
 }
 
+/// DRF's message for a NUL character in a `CharField` (`ProhibitNullCharactersValidator`).
+pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
+
+/// DRF's `CharField` with its defaults (`allow_blank=False`, `trim_whitespace=True`), in
+/// DRF's order: required, not null, a string (numbers coerced), not blank once trimmed,
+/// then its validators, of which only the NUL check can fail here (a Rust string holds no
+/// lone surrogates). A NUL never reaches a store: PostgreSQL refuses it in text.
 fn char_field(v: Option<&Value>) -> Result<String, String> {
     let s = match v {
         None => return Err("This field is required.".into()),
         Some(Value::Null) => return Err("This field may not be null.".into()),
-        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::String(s)) => py_strip(s).to_owned(),
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err("Not a valid string.".into()),
     };
     if s.is_empty() {
         return Err("This field may not be blank.".into());
     }
+    no_null_characters(s)
+}
+
+fn no_null_characters(s: String) -> Result<String, String> {
+    if s.contains('\0') {
+        return Err(NULL_CHARACTERS.into());
+    }
     Ok(s)
+}
+
+/// Python's `str.strip()`: the characters `str.isspace()` calls whitespace, which are
+/// Unicode's White_Space plus the four ASCII separators U+001C..U+001F.
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
 #[cfg(test)]
@@ -300,6 +321,32 @@ mod tests {
                 "d": ["Not a valid string."],
                 "f": ["Not a valid string."],
                 "missing": ["This field is required."],
+            })
+        );
+    }
+
+    #[test]
+    fn null_characters_and_python_whitespace() {
+        let f = fields(json!({
+            "a": "ab\u{0}c", "b": "\u{0}", "c": "\u{1f} x \u{3000}", "d": " \u{0} ",
+            "e": "\u{200b}x", "comment": "ok\u{0}",
+        }));
+        let mut v = Validator::new(&f);
+        assert_eq!(v.string("c"), "x");
+        // A zero-width space is no whitespace, for Python either.
+        assert_eq!(v.string("e"), "\u{200b}x");
+        for k in ["a", "b", "d"] {
+            v.string(k);
+        }
+        v.optional_string("comment");
+        let Err(ApiError::Fields(errs)) = v.finish() else {
+            panic!("expected field errors")
+        };
+        assert_eq!(
+            Value::Object(errs),
+            json!({
+                "a": [NULL_CHARACTERS], "b": [NULL_CHARACTERS], "d": [NULL_CHARACTERS],
+                "comment": [NULL_CHARACTERS],
             })
         );
     }

@@ -78,6 +78,7 @@ fn domain_status(e: &Domain) -> StatusCode {
         Domain::HashingBusy => StatusCode::SERVICE_UNAVAILABLE,
         Domain::Invalid(_) => StatusCode::BAD_REQUEST,
         Domain::Store(s) if s.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+        Domain::Store(s) if s.is_bad_input() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -120,6 +121,9 @@ fn domain_body(e: &Domain) -> Value {
         Domain::Store(s) if s.is_unavailable() => {
             json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"})
         }
+        Domain::Store(s) if s.is_bad_input() => {
+            json!({"detail": "The request holds a value that cannot be stored.", "code": "invalid"})
+        }
         Domain::HashingBusy => json!({"detail": detail, "code": "service_unavailable"}),
         Domain::BadCredentials | Domain::InactiveUserForToken | Domain::Throttled { .. } => {
             json!({"detail": detail})
@@ -160,6 +164,9 @@ impl ApiError {
     pub fn into_response_with(self, challenge: &HeaderValue) -> Response {
         let status = self.status();
         match &self {
+            ApiError::Engine(Domain::Store(e)) if e.is_bad_input() => {
+                tracing::warn!(error = %e, "the database refused a value of a request")
+            }
             ApiError::Engine(Domain::Store(e)) => tracing::error!(error = %e, "storage failure"),
             ApiError::Engine(e) if status == StatusCode::INTERNAL_SERVER_ERROR => {
                 tracing::error!(error = %e, "internal error")

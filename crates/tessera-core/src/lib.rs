@@ -35,6 +35,7 @@ pub mod settings;
 pub mod token;
 mod token_cache;
 pub mod user;
+pub mod username;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SystemClock};
 pub use error::{Error, Result};

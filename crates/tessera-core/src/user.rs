@@ -93,9 +93,11 @@ impl UserId for i64 {
 }
 
 impl UserId for String {
-    /// A string as it is; a number as its text.
+    /// A string as it is (none with a NUL, which no database stores); a number as its
+    /// text.
     fn from_claim(claim: &Value) -> Option<Self> {
         match claim {
+            Value::String(s) if s.contains('\0') => None,
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,

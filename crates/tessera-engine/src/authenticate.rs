@@ -183,6 +183,7 @@ impl<U: AuthUser> Tessera<U> {
         let users = self.users();
         if self.settings().user_id_field == "username" {
             let as_text = match claim {
+                Value::String(s) if s.contains('\0') => return Ok(None),
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 _ => return Ok(None),

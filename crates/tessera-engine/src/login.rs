@@ -41,6 +41,18 @@ impl<U: AuthUser> Tessera<U> {
     /// per username and per client address ([`Error::Throttled`] past the limits); the
     /// answer is the same whether the user exists.
     pub async fn login(&self, username: &str, password: &str, client: &ClientInfo) -> Result<U> {
+        // What DRF's CharField refuses, and PostgreSQL would refuse in a lookup.
+        let nul: Vec<FieldProblem> = [("username", username), ("password", password)]
+            .into_iter()
+            .filter(|(_, v)| v.contains('\0'))
+            .map(|(field, _)| FieldProblem {
+                field,
+                message: "Null characters are not allowed.".into(),
+            })
+            .collect();
+        if !nul.is_empty() {
+            return Err(Error::Invalid(nul));
+        }
         if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
             return Err(Error::Invalid(vec![FieldProblem {
                 field: "password",

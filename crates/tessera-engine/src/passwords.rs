@@ -113,6 +113,12 @@ impl<U: AuthUser> Tessera<U> {
                 message: "Your old password was entered incorrectly.".into(),
             });
         }
+        if new.contains('\0') {
+            problems.push(FieldProblem {
+                field: "new_password",
+                message: "Null characters are not allowed.".into(),
+            });
+        }
         for message in tessera_core::password::strength_problems(user.username(), new) {
             problems.push(FieldProblem {
                 field: "new_password",

@@ -374,19 +374,13 @@ async fn create_user(
         Some(u) => u,
         None => prompt("Username: ")?,
     };
-    let username = username.trim().to_owned();
-    if username.is_empty() || username.len() > 150 {
-        return Err(Error::Usage(
-            "a username of 1 to 150 characters is required".into(),
-        ));
-    }
-    if !username
-        .chars()
-        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    // As Django's createsuperuser: NFKC, then its UnicodeUsernameValidator.
+    let username = tessera_core::username::normalize(username.trim());
+    if let Some(problem) = tessera_core::username::problems(&username)
+        .into_iter()
+        .next()
     {
-        return Err(Error::Usage(
-            "usernames may contain only letters, digits and @/./+/-/_ (as Django's)".into(),
-        ));
+        return Err(Error::Usage(format!("Error: {problem}")));
     }
     if store.user_by_username(&username).await?.is_some() {
         return Err(Error::Usage(format!(

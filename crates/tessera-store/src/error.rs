@@ -51,5 +51,16 @@ impl Error {
     }
 }
 
+impl Error {
+    /// True when the database refused a value (PostgreSQL's SQLSTATE class 22, "data
+    /// exception": a NUL in text, a string too long for its column, a number out of
+    /// range): the request was bad, not the server. The web layer validates inputs so
+    /// that this does not happen; this is the net under that.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(e))
+            if e.code().is_some_and(|c| c.starts_with("22")))
+    }
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -41,7 +41,6 @@ use std::sync::Arc;
 
 use tessera_core::{AuthUser, User};
 
-
 pub mod cache;
 pub mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

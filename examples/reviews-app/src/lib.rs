@@ -15,6 +15,11 @@
 
 pub mod users;
 
+// The README's Rust snippets are compiled as this crate's doc tests, so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeSnippets;
+
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};

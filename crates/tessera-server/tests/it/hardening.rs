@@ -148,7 +148,18 @@ fn standard_alphabet(sign: &dyn Fn(&str, &str) -> String, hdr: &str, now: i64) -
 
 #[tokio::test]
 async fn hostile_tokens_get_401_everywhere() {
-    let s = TestServer::start(json!({})).await;
+    hostile_tokens_get_401_everywhere_on(false).await;
+}
+
+#[tokio::test]
+async fn hostile_tokens_get_401_everywhere_on_postgres() {
+    hostile_tokens_get_401_everywhere_on(true).await;
+}
+
+async fn hostile_tokens_get_401_everywhere_on(pg: bool) {
+    let Some(s) = TestServer::start_either(pg, json!({})).await else {
+        return;
+    };
     s.user("alice", "alice-pass").await;
     let (access, _) = s.login("alice", "alice-pass").await;
     for (token, why) in hostile_tokens(&s, &access) {
@@ -188,7 +199,18 @@ async fn hostile_tokens_get_401_everywhere() {
 
 #[tokio::test]
 async fn limits_answer_before_parsing() {
-    let s = TestServer::start(json!({})).await;
+    limits_answer_before_parsing_on(false).await;
+}
+
+#[tokio::test]
+async fn limits_answer_before_parsing_on_postgres() {
+    limits_answer_before_parsing_on(true).await;
+}
+
+async fn limits_answer_before_parsing_on(pg: bool) {
+    let Some(s) = TestServer::start_either(pg, json!({})).await else {
+        return;
+    };
     s.user("alice", "alice-pass").await;
     let big_header = "x".repeat(20 * 1024);
     let r = s.get_with("/api/health/", &[("x-junk", &big_header)]).await;
@@ -224,7 +246,9 @@ async fn limits_answer_before_parsing() {
         )
     );
     assert!(start.elapsed() < Duration::from_secs(2));
-    let s = TestServer::start(json!({"MAX_BODY_BYTES": 2048})).await;
+    let Some(s) = TestServer::start_either(pg, json!({"MAX_BODY_BYTES": 2048})).await else {
+        return;
+    };
     let r = s
         .post("/api/token/verify/", json!({"token": "x".repeat(3000)}))
         .await;
@@ -233,7 +257,18 @@ async fn limits_answer_before_parsing() {
 
 #[tokio::test]
 async fn login_throttling_per_user_and_address() {
-    let s = TestServer::start(json!({"LOGIN_FAILURES_PER_USER": 3, "LOGIN_FAILURES_PER_IP": 8, "LOGIN_THROTTLE_WINDOW": "10m"})).await;
+    login_throttling_per_user_and_address_on(false).await;
+}
+
+#[tokio::test]
+async fn login_throttling_per_user_and_address_on_postgres() {
+    login_throttling_per_user_and_address_on(true).await;
+}
+
+async fn login_throttling_per_user_and_address_on(pg: bool) {
+    let Some(s) = TestServer::start_either(pg, json!({"LOGIN_FAILURES_PER_USER": 3, "LOGIN_FAILURES_PER_IP": 8, "LOGIN_THROTTLE_WINDOW": "10m"})).await else {
+        return;
+    };
     s.user("alice", "alice-pass").await;
     for _ in 0..3 {
         assert_eq!(
@@ -314,7 +349,18 @@ async fn login_throttling_per_user_and_address() {
 
 #[tokio::test]
 async fn trusted_proxies_forward_the_client_address() {
-    let s = TestServer::start(json!({"LOGIN_FAILURES_PER_USER": 0, "LOGIN_FAILURES_PER_IP": 2, "TRUSTED_PROXIES": ["127.0.0.1"]})).await;
+    trusted_proxies_forward_the_client_address_on(false).await;
+}
+
+#[tokio::test]
+async fn trusted_proxies_forward_the_client_address_on_postgres() {
+    trusted_proxies_forward_the_client_address_on(true).await;
+}
+
+async fn trusted_proxies_forward_the_client_address_on(pg: bool) {
+    let Some(s) = TestServer::start_either(pg, json!({"LOGIN_FAILURES_PER_USER": 0, "LOGIN_FAILURES_PER_IP": 2, "TRUSTED_PROXIES": ["127.0.0.1"]})).await else {
+        return;
+    };
     s.user("alice", "alice-pass").await;
     let attempt = |ip: &'static str, pw: &'static str| {
         let s = &s;
@@ -427,7 +473,18 @@ async fn failed_logins_cost_the_same_whatever_the_reason() {
 
 #[tokio::test]
 async fn errors_carry_no_internals() {
-    let s = TestServer::start(json!({})).await;
+    errors_carry_no_internals_on(false).await;
+}
+
+#[tokio::test]
+async fn errors_carry_no_internals_on_postgres() {
+    errors_carry_no_internals_on(true).await;
+}
+
+async fn errors_carry_no_internals_on(pg: bool) {
+    let Some(s) = TestServer::start_either(pg, json!({})).await else {
+        return;
+    };
     let bodies: Vec<Value> = vec![
         s.post(
             "/api/token/refresh/",
@@ -464,8 +521,23 @@ async fn errors_carry_no_internals() {
 
 #[tokio::test]
 async fn a_successful_login_resets_the_users_counter() {
-    let s =
-        TestServer::start(json!({"LOGIN_FAILURES_PER_USER": 3, "LOGIN_FAILURES_PER_IP": 0})).await;
+    a_successful_login_resets_the_users_counter_on(false).await;
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_users_counter_on_postgres() {
+    a_successful_login_resets_the_users_counter_on(true).await;
+}
+
+async fn a_successful_login_resets_the_users_counter_on(pg: bool) {
+    let Some(s) = TestServer::start_either(
+        pg,
+        json!({"LOGIN_FAILURES_PER_USER": 3, "LOGIN_FAILURES_PER_IP": 0}),
+    )
+    .await
+    else {
+        return;
+    };
     s.user("alice", "alice-pass").await;
     for _ in 0..2 {
         assert_eq!(

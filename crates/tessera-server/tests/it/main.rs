@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod durability;
 mod hardening;
+mod hostile_strings;
 mod keys;
 mod multi_instance;
 mod obtain;

@@ -100,6 +100,16 @@ impl TestServer {
         Self::start_on(overrides, None).await
     }
 
+    /// [`TestServer::start`] (`pg` false) or [`TestServer::start_pg`] (`None`: PostgreSQL
+    /// is unavailable outside CI), for tests run on both databases.
+    pub async fn start_either(pg: bool, overrides: Value) -> Option<TestServer> {
+        if pg {
+            Self::start_pg(overrides, None).await
+        } else {
+            Some(Self::start(overrides).await)
+        }
+    }
+
     /// The same on a new PostgreSQL database (reached through `url_override` when given,
     /// e.g. a proxy), or `None` when PostgreSQL is unavailable outside CI.
     pub async fn start_pg(
