@@ -83,6 +83,45 @@ pub async fn post(url: &str, body: Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// As Django's `createsuperuser`: the NFKC form is stored, so a lookalike spelling of an
+/// existing name is taken; names with characters the validator refuses are refused.
+#[test]
+fn usernames_are_normalised_and_validated_as_django_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let create = |name: &str| {
+        tessera(
+            d,
+            &["createuser", "--username", name, "--password-stdin"],
+            Some("a-good-pass-9\n"),
+            &[],
+        )
+    };
+    let o = create("ｂｏｂ");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = create("bob");
+    assert!(
+        !o.status.success() && text(&o).contains("already taken"),
+        "{}",
+        text(&o)
+    );
+    for bad in ["bo b", "bo\u{200b}b", "\u{202e}bob", "bo/b"] {
+        let o = create(bad);
+        assert!(
+            !o.status.success() && text(&o).contains("Enter a valid username"),
+            "{bad:?}: {}",
+            text(&o)
+        );
+    }
+    let o = create(&"é".repeat(151));
+    assert!(
+        text(&o).contains("at most 150 characters (it has 151)"),
+        "{}",
+        text(&o)
+    );
+    assert!(create(&"é".repeat(150)).status.success());
+}
+
 #[test]
 fn user_commands() {
     let dir = tempfile::tempdir().unwrap();
