@@ -5,6 +5,7 @@
 # health and me alternated ROUNDS times; prints the median of each and me/health.
 #
 #   bench/auth_overhead.sh [ROUNDS] [SECONDS]        # default 3 rounds of 5 s
+#   BENCH_BIN=/path/to/tessera bench/auth_overhead.sh   # another build, not rebuilt
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${SHARED:-$ROOT/../shared}"
@@ -12,8 +13,10 @@ ROUNDS="${1:-3}"
 DURATION="${2:-5}"
 PORT="${PORT:-18085}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
-cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera"
+if [ -z "${BENCH_BIN:-}" ]; then
+    cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
+fi
+BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera}"
 WORK="$(mktemp -d)"
 trap 'kill ${PID:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cd "$WORK"
