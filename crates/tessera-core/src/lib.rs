@@ -26,6 +26,7 @@
 
 pub mod claims;
 pub mod clock;
+pub mod dangerous;
 pub mod error;
 pub mod json;
 mod jws;

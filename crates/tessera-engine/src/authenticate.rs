@@ -131,7 +131,7 @@ impl<U: AuthUser> Tessera<U> {
     pub async fn prepare_remote_key(&self, raw: &str) {
         #[cfg(feature = "remote-jwks")]
         if let Some(remote) = self.remote_jwks()
-            && let Some(kid) = tessera_core::TokenService::peek_kid(raw)
+            && let Some(kid) = tessera_core::dangerous::unverified_kid(raw)
             && !self.tokens().has_local_kid(&kid)
         {
             remote.ensure(&kid).await;

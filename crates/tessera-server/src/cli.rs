@@ -474,25 +474,16 @@ pub fn check_password_strength(username: &str, password: &str, allow_weak: bool)
 }
 
 fn decode(config: &Config, data_dir: &Path, token: &str) -> Result<()> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let parts: Vec<&str> = token.trim().split('.').collect();
-    if parts.len() != 3 {
-        return Err(Error::Usage(format!(
-            "not a JWT: expected 3 dot-separated parts, found {}",
-            parts.len()
-        )));
-    }
-    let mut shown = Vec::new();
-    for (label, seg) in [("Header", parts[0]), ("Claims", parts[1])] {
-        let bytes = b64
-            .decode(seg)
-            .map_err(|_| Error::Usage(format!("the {} is not base64url", label.to_lowercase())))?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|_| Error::Usage(format!("the {} is not JSON", label.to_lowercase())))?;
-        let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+    // Shown as written, before (and whatever) the signature check says.
+    let (header, claims) =
+        tessera_core::dangerous::decode_unverified(token.trim()).map_err(|_| {
+            Error::Usage(
+                "not a JWT: expected three base64url parts, the first two JSON objects".into(),
+            )
+        })?;
+    for (label, part) in [("Header", &header), ("Claims", &claims)] {
+        let pretty = serde_json::to_string_pretty(part).unwrap_or_default();
         println!("{label}:\n{pretty}");
-        shown.push(v);
     }
     match load_keys(&config.settings, data_dir, false) {
         Err(e) => println!("Signature: not checked ({e})"),
@@ -513,7 +504,7 @@ fn decode(config: &Config, data_dir: &Path, token: &str) -> Result<()> {
                         "Signature: valid with the configured key ({})",
                         config.settings.algorithm.name()
                     );
-                    let kind = shown[1]
+                    let kind = claims
                         .get("token_type")
                         .and_then(|t| t.as_str())
                         .and_then(|t| match t {

@@ -255,14 +255,6 @@ impl TokenService {
             .ok_or(Error::InvalidToken)
     }
 
-    /// The `kid` of a token's header without verifying anything (to decide whether a
-    /// remote key set must be fetched first). `None` for no kid or a malformed token.
-    pub fn peek_kid(raw: &str) -> Option<String> {
-        let header = raw.split('.').next()?;
-        let map = parse_object(&b64_decode(header).ok()?).ok()?;
-        map.get("kid")?.as_str().map(str::to_owned)
-    }
-
     /// True when this service's own key set has a key with this id.
     pub fn has_local_kid(&self, kid: &str) -> bool {
         self.inner.keys.keys().iter().any(|k| k.kid() == Some(kid))
