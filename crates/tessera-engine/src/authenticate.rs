@@ -81,7 +81,7 @@ impl<U: AuthUser> Tessera<U> {
         };
         if self.settings().blacklist_after_rotation
             && ledgered
-            && let Some(jti) = self.tokens().jti(&claims)
+            && let Some(jti) = self.ledger_jti(&claims)?
             && self.ledger().is_blacklisted(jti).await?
         {
             return Err(tessera_core::Error::Blacklisted.into());
@@ -108,7 +108,7 @@ impl<U: AuthUser> Tessera<U> {
             Arc::new(tokens.decode(raw)?)
         };
         if kind.is_blacklistable()
-            && let Some(jti) = tokens.jti(&claims)
+            && let Some(jti) = self.ledger_jti(&claims)?
             && self.ledger().is_blacklisted(jti).await?
         {
             return Err(tessera_core::Error::Blacklisted.into());
@@ -124,6 +124,15 @@ impl<U: AuthUser> Tessera<U> {
             return Err(tessera_core::Error::Blacklisted.into());
         }
         Ok(claims)
+    }
+
+    /// The token id of `claims` for a ledger lookup. A NUL in it is an invalid token:
+    /// nothing Tessera issued carries one, and PostgreSQL refuses it in text.
+    pub(crate) fn ledger_jti<'c>(&self, claims: &'c Claims) -> Result<Option<&'c str>> {
+        match self.tokens().jti(claims) {
+            Some(jti) if jti.contains('\0') => Err(tessera_core::Error::InvalidToken.into()),
+            other => Ok(other),
+        }
     }
 
     /// With `JWK_URL`: fetches the remote key set first when the token names a `kid`

@@ -124,6 +124,7 @@ impl<U: AuthUser> Tessera<U> {
     async fn validate_for_rotation(&self, raw: &str) -> Result<Claims> {
         let tokens = self.tokens();
         let claims = tokens.decode(raw)?;
+        self.ledger_jti(&claims)?;
         if let Err(e) = tokens.check(&claims, Some(TokenKind::Refresh)) {
             if let Some(jti) = tokens.jti(&claims)
                 && self.ledger().is_blacklisted(jti).await?

@@ -152,8 +152,8 @@ pub trait KeyLookup: Send + Sync + std::fmt::Debug {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::STANDARD;
     use crate::clock::OsRandom;
+    use base64::engine::general_purpose::STANDARD;
 
     #[test]
     fn every_algorithm_generates_signs_and_verifies() {

@@ -197,9 +197,10 @@ async fn every_string_field_takes_hostile_text_alike_on_both_databases() {
 /// user calling the flows directly, without the HTTP layer's checks).
 #[tokio::test]
 async fn the_engine_refuses_nul_before_any_store() {
+    let settings = json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": true});
     for s in [
-        Some(TestServer::start(json!({})).await),
-        TestServer::start_pg(json!({}), None).await,
+        Some(TestServer::start(settings.clone()).await),
+        TestServer::start_pg(settings.clone(), None).await,
     ]
     .into_iter()
     .flatten()
@@ -223,22 +224,41 @@ async fn the_engine_refuses_nul_before_any_store() {
             matches!(err, tessera_engine::Error::Invalid(ref p) if p[0].field == "password"),
             "{err:?}"
         );
-        // A token whose id claims hold a NUL is invalid before any lookup.
+        // A token whose id holds a NUL is invalid before any ledger lookup; one whose user
+        // id holds a NUL names nobody (no user lookup with it either).
         let now = s.now();
-        for claims in [
-            json!({"token_type": "refresh", "exp": now + 60, "iat": now, "jti": "a\u{0}b", "user_id": "1"}),
-            json!({"token_type": "refresh", "exp": now + 60, "iat": now, "jti": "ab", "user_id": "1\u{0}"}),
-        ] {
-            let token = s.sign(r#"{"alg":"HS256","typ":"JWT"}"#, &claims);
-            let r = s
-                .post("/api/token/refresh/", json!({"refresh": token}))
-                .await;
-            assert_eq!(
-                (r.status.as_u16(), r.body["detail"].as_str()),
-                (401, Some("Token is invalid"))
-            );
-            let r = s.post("/api/token/verify/", json!({"token": token})).await;
-            assert_eq!(r.status, 401);
-        }
+        let nul_jti = s.sign(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            &json!({"token_type": "refresh", "exp": now + 60, "iat": now, "jti": "a\u{0}b", "user_id": "1"}),
+        );
+        let r = s
+            .post("/api/token/refresh/", json!({"refresh": nul_jti}))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["detail"].as_str()),
+            (401, Some("Token is invalid"))
+        );
+        let r = s
+            .post("/api/token/verify/", json!({"token": nul_jti}))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["detail"].as_str()),
+            (401, Some("Token is invalid"))
+        );
+        let r = s
+            .post("/api/token/blacklist/", json!({"refresh": nul_jti}))
+            .await;
+        assert_eq!(r.status, 401);
+        let nul_user = s.sign(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            &json!({"token_type": "refresh", "exp": now + 60, "iat": now, "jti": "ab", "user_id": "1\u{0}"}),
+        );
+        let r = s
+            .post("/api/token/refresh/", json!({"refresh": nul_user}))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["detail"].as_str()),
+            (401, Some("No active account found for the given token."))
+        );
     }
 }

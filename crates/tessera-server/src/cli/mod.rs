@@ -1,0 +1,200 @@
+//! The `tessera` command line: the argument types here, each command in a module named
+//! for what it acts on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::database::{migrate, open_database};
+use crate::error::Result;
+
+mod keys;
+mod setup;
+mod tokens;
+mod users;
+
+pub use users::check_password_strength;
+
+/// Tessera: Simple JWT-compatible JSON Web Token authentication.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./tessera.toml when it exists).
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: the SQLite database and the generated signing key.
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_DATA_DIR",
+        default_value = "tessera-data"
+    )]
+    pub data_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        bind: String,
+    },
+    /// Create or update the database schema.
+    Migrate,
+    /// Create a superuser (staff, all permissions).
+    Createsuperuser(UserArgs),
+    /// Create a user.
+    Createuser {
+        /// Who.
+        #[command(flatten)]
+        user: UserArgs,
+        /// May use the admin page.
+        #[arg(long)]
+        staff: bool,
+        /// Has every permission (implies --staff).
+        #[arg(long)]
+        superuser: bool,
+        /// Created inactive: cannot log in until activated.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Change a user's password.
+    Changepassword {
+        /// The user.
+        username: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Accept a password that fails the strength checks.
+        #[arg(long)]
+        allow_weak_password: bool,
+    },
+    /// Delete expired tokens from the ledger (and their blacklist rows).
+    Flushexpiredtokens,
+    /// Revoke every session of a user (all refresh tokens; with ACCESS_TOKEN_REVOCATION
+    /// their access tokens too, on every instance).
+    Revoke {
+        /// The user whose sessions end.
+        #[arg(long)]
+        user: String,
+    },
+    /// Show a token's header and claims, and whether it verifies with the configured key.
+    Decode {
+        /// The token.
+        token: String,
+    },
+    /// Validate the configuration and print a summary (never secrets).
+    Check,
+    /// Manage the signing key set in the data directory (rotation without logouts).
+    Keys {
+        /// What to do with the keys.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Create the reference deployment's demo users (alice/alice-pass, bob, carol, dave,
+    /// and an inactive user) and product reviews. Idempotent. For trying Tessera out and
+    /// for benchmarks; never run it on a production database.
+    SeedDemo,
+}
+
+/// `tessera keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Generate a key. The first key is active at once; later keys are verify-only and
+    /// published (JWKS) until `rotate` promotes them.
+    Generate {
+        /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+    },
+    /// List the keys: kid, algorithm, status, age.
+    List,
+    /// Make the newest verify-only key the signing key; the old one keeps verifying.
+    Rotate,
+    /// Remove a verify-only key (after the refresh lifetime has passed since rotation).
+    Retire {
+        /// The key id.
+        kid: String,
+    },
+}
+
+/// Who to create.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// Username (prompted for when omitted on a terminal).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// E-mail address.
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// Read the password from the first line of standard input (else TESSERA_PASSWORD,
+    /// else a prompt on a terminal).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Accept a password that fails the strength checks.
+    #[arg(long)]
+    pub allow_weak_password: bool,
+}
+
+/// Runs a parsed command line.
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let data_dir = cli.data_dir.as_path();
+    if let Command::Keys { action } = cli.command {
+        return keys::run(data_dir, action);
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { bind } => crate::serve::serve(config, data_dir, &bind).await,
+        Command::Migrate => setup::migrate_command(&config, data_dir).await,
+        Command::Createsuperuser(args) => {
+            users::create_user(&config, data_dir, args, true, true, false).await
+        }
+        Command::Createuser {
+            user,
+            staff,
+            superuser,
+            inactive,
+        } => {
+            users::create_user(
+                &config,
+                data_dir,
+                user,
+                staff || superuser,
+                superuser,
+                inactive,
+            )
+            .await
+        }
+        Command::Changepassword {
+            username,
+            password_stdin,
+            allow_weak_password,
+        } => {
+            users::change_password(
+                &config,
+                data_dir,
+                &username,
+                password_stdin,
+                allow_weak_password,
+            )
+            .await
+        }
+        Command::Revoke { user } => users::revoke(&config, data_dir, &user).await,
+        Command::Flushexpiredtokens => tokens::flush_expired(&config, data_dir).await,
+        Command::Decode { token } => tokens::decode(&config, data_dir, &token),
+        Command::Keys { action } => keys::run(data_dir, action),
+        Command::SeedDemo => {
+            let db = open_database(&config, data_dir).await?;
+            migrate(&db).await?;
+            crate::demo::seed(&config, &db).await
+        }
+        Command::Check => setup::check(&config, data_dir),
+    }
+}
