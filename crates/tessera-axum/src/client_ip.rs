@@ -55,7 +55,23 @@ where
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
+        if peer.is_none() && http.per_ip_throttling() {
+            warn_once_without_peer();
+        }
         Ok(ClientIp(resolve(peer, &forwarded, http.trusted_proxies())))
+    }
+}
+
+/// Says once per process that logins cannot be throttled per address: the app is served
+/// without connection info (plain `axum::serve(listener, app)`), so the peer is unknown.
+fn warn_once_without_peer() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "LOGIN_FAILURES_PER_IP is set but the client address is unknown: serve the app with \
+             `into_make_service_with_connect_info::<SocketAddr>()` to throttle per address \
+             (per-username throttling works either way)"
+        );
     }
 }
 

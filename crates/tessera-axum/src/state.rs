@@ -45,6 +45,7 @@ struct Http {
     trusted_proxies: Vec<IpAddr>,
     max_body_bytes: usize,
     max_json_depth: usize,
+    per_ip_throttling: bool,
 }
 
 impl HttpConfig {
@@ -59,6 +60,10 @@ impl HttpConfig {
     /// `TRUSTED_PROXIES`, parsed.
     pub fn trusted_proxies(&self) -> &[IpAddr] {
         &self.0.trusted_proxies
+    }
+    /// Whether logins are throttled per client address (`LOGIN_FAILURES_PER_IP` > 0).
+    pub fn per_ip_throttling(&self) -> bool {
+        self.0.per_ip_throttling
     }
 }
 
@@ -90,6 +95,7 @@ impl<U: AuthUser> AuthState<U> {
             trusted_proxies,
             max_body_bytes: s.max_body_bytes,
             max_json_depth: s.max_json_depth,
+            per_ip_throttling: s.login_failures_per_ip > 0,
         }));
         Ok(AuthState { engine, http })
     }

@@ -166,6 +166,26 @@ impl<U: AuthUser> Tessera<U> {
     }
 }
 
+impl TesseraBuilder<User> {
+    /// Keeps user rows in memory for up to `ttl` (what `tessera serve` does with
+    /// `USER_CACHE_TTL`), so the user check of a protected route costs no database round
+    /// trip. Changes made through Tessera drop the cached row at once, on every instance
+    /// of a PostgreSQL deployment (through its change channel, followed by
+    /// [`Tessera::start_revocation_sync`]); changes made behind Tessera's back are seen
+    /// within `ttl`.
+    pub fn cache_users(mut self, ttl: std::time::Duration) -> Self {
+        if let Some(store) = self.store.take() {
+            let cached: Arc<dyn Store> = Arc::new(tessera_store::UserCache::new(store, ttl));
+            self.users = cached.clone();
+            self.ledger = cached.clone();
+            self.throttle = cached.clone();
+            self.login_reader = Arc::new(OneStatement(cached.clone()));
+            self.store = Some(cached);
+        }
+        self
+    }
+}
+
 impl<U: AuthUser> TesseraBuilder<U> {
     /// Reads time from `clock` instead of the system clock (tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
