@@ -349,6 +349,7 @@ async fn pair_check_inner<U: AuthUser>(
         _ => None,
     };
     let check = t.check_pair(access, refresh).await?;
+    let article = t.settings().pair_check_codes == tessera_core::PairCheckCodes::Article;
     let (status, detail, code) = match (check.access_valid, check.refresh_valid) {
         (true, true) => (
             StatusCode::OK,
@@ -358,17 +359,29 @@ async fn pair_check_inner<U: AuthUser>(
         (false, true) => (
             StatusCode::BAD_REQUEST,
             "Access token is invalid or expired. Please refresh using refresh token",
-            "access_token_invalid",
+            if article {
+                "Invalid access token"
+            } else {
+                "access_token_invalid"
+            },
         ),
         (true, false) => (
             StatusCode::BAD_REQUEST,
             "Refresh token is invalid or expired",
-            "refresh_token_invalid",
+            if article {
+                "Invalid refresh token"
+            } else {
+                "refresh_token_invalid"
+            },
         ),
         (false, false) => (
             StatusCode::BAD_REQUEST,
             "Access and refresh tokens are invalid or expired",
-            "tokens_invalid",
+            if article {
+                "Invalid tokens"
+            } else {
+                "tokens_invalid"
+            },
         ),
     };
     Ok((status, Json(json!({"detail": detail, "code": code}))).into_response())

@@ -42,6 +42,6 @@ pub use clock::{Clock, ManualClock, OsRandom, Random, SystemClock};
 pub use error::{Error, Result};
 pub use keys::{Algorithm, Key, KeyLookup, KeySet};
 pub use password::PasswordHasher;
-pub use settings::{HasherKind, Secret, Settings};
+pub use settings::{HasherKind, PairCheckCodes, Secret, Settings};
 pub use token::{Claims, TokenKind, TokenService};
 pub use user::{AuthUser, ClaimsHook, FieldClaims, TokenUser, User, UserId};

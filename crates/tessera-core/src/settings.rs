@@ -65,6 +65,19 @@ pub enum HasherKind {
     Pbkdf2Sha256,
 }
 
+/// The `code` values of the pair check's 400 answers (`POST /api/token/valid/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PairCheckCodes {
+    /// The article that introduced the endpoint: `"Invalid access token"`,
+    /// `"Invalid refresh token"`, `"Invalid tokens"` (the default: what its front ends
+    /// check).
+    #[serde(rename = "article")]
+    Article,
+    /// `access_token_invalid`, `refresh_token_invalid`, `tokens_invalid`.
+    #[serde(rename = "snake_case")]
+    SnakeCase,
+}
+
 /// All settings. Field docs give the setting name as written in `tessera.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -260,6 +273,11 @@ pub struct Settings {
     /// use; blacklist, revocation and user checks never come from the cache.
     #[serde(rename = "VERIFIED_TOKEN_CACHE")]
     pub verified_token_cache: usize,
+    /// Tessera: `PAIR_CHECK_CODES` (`"article"`): the `code` of the pair check's 400s,
+    /// the article's (`"Invalid access token"`, …) or `"snake_case"`
+    /// (`access_token_invalid`, …).
+    #[serde(rename = "PAIR_CHECK_CODES")]
+    pub pair_check_codes: PairCheckCodes,
 }
 
 impl Default for Settings {
@@ -319,6 +337,7 @@ impl Default for Settings {
             max_header_bytes: 16 * 1024,
             max_json_depth: 32,
             verified_token_cache: 4096,
+            pair_check_codes: PairCheckCodes::Article,
         }
     }
 }
@@ -380,6 +399,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_HEADER_BYTES",
     "MAX_JSON_DEPTH",
     "VERIFIED_TOKEN_CACHE",
+    "PAIR_CHECK_CODES",
 ];
 
 /// User fields that `USER_CLAIM_FIELDS` may name.

@@ -162,7 +162,7 @@ fn check(results: &[(String, u16, Value)]) {
     );
     assert_eq!(
         by("/api/token/valid/ refresh nul inside (JSON)").1["code"],
-        "refresh_token_invalid"
+        "Invalid refresh token"
     );
     assert_eq!(
         by("/api/reviews/ product right-to-left override (JSON)").0,

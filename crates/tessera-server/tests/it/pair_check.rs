@@ -26,10 +26,11 @@ async fn all_four_answers() {
     s.user("alice", "alice-pass").await;
     let (access, refresh) = s.login("alice", "alice-pass").await;
     let valid = json!({"detail": "Access and refresh tokens are valid", "code": "tokens_valid"});
-    let access_bad = json!({"detail": "Access token is invalid or expired. Please refresh using refresh token", "code": "access_token_invalid"});
+    // The codes of the article that introduced the endpoint (PAIR_CHECK_CODES = article).
+    let access_bad = json!({"detail": "Access token is invalid or expired. Please refresh using refresh token", "code": "Invalid access token"});
     let refresh_bad =
-        json!({"detail": "Refresh token is invalid or expired", "code": "refresh_token_invalid"});
-    let both_bad = json!({"detail": "Access and refresh tokens are invalid or expired", "code": "tokens_invalid"});
+        json!({"detail": "Refresh token is invalid or expired", "code": "Invalid refresh token"});
+    let both_bad = json!({"detail": "Access and refresh tokens are invalid or expired", "code": "Invalid tokens"});
 
     assert_eq!(
         check(&s, Some(&access), json!({"refresh": refresh})).await,
@@ -83,4 +84,25 @@ async fn all_four_answers() {
         check(&s, Some(&access2), json!({"refresh": refresh2})).await,
         (400, both_bad)
     );
+}
+
+#[tokio::test]
+async fn snake_case_codes_are_a_setting() {
+    let s = TestServer::start(json!({"PAIR_CHECK_CODES": "snake_case"})).await;
+    s.user("alice", "alice-pass").await;
+    let (access, refresh) = s.login("alice", "alice-pass").await;
+    for (access, body, code) in [
+        (
+            Some("garbage"),
+            json!({"refresh": refresh}),
+            "access_token_invalid",
+        ),
+        (Some(access.as_str()), json!({}), "refresh_token_invalid"),
+        (None, json!({}), "tokens_invalid"),
+    ] {
+        let (status, answer) = check(&s, access, body).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some(code)));
+    }
+    let bad = tessera_core::Settings::from_json(json!({"PAIR_CHECK_CODES": "kebab"}));
+    assert!(bad.unwrap_err().to_string().contains("PAIR_CHECK_CODES"));
 }
