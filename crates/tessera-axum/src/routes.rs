@@ -284,7 +284,14 @@ fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
 /// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).
 async fn refresh_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "refresh")?;
-    let refreshed = t.refresh(&raw).await?;
+    let refreshed = match t.refresh(&raw).await {
+        // The session is revoked either way; the answer is Simple JWT's unless the
+        // distinct code was asked for.
+        Err(Domain::TokenReused) if !t.settings().token_reused_code => {
+            return Err(tessera_core::Error::Blacklisted.into());
+        }
+        r => r?,
+    };
     Ok(token_response(match refreshed.refresh {
         Some(refresh) => json!({"access": refreshed.access, "refresh": refresh}),
         None => json!({"access": refreshed.access}),

@@ -278,6 +278,12 @@ pub struct Settings {
     /// (`access_token_invalid`, …).
     #[serde(rename = "PAIR_CHECK_CODES")]
     pub pair_check_codes: PairCheckCodes,
+    /// Tessera: `TOKEN_REUSED_CODE` (false): a replayed rotated-away refresh token is
+    /// answered as Simple JWT answers any blacklisted token (`token_not_valid`), so front
+    /// ends written for it work unchanged; its session is revoked either way. `true`
+    /// answers the distinct `token_reused` code instead.
+    #[serde(rename = "TOKEN_REUSED_CODE")]
+    pub token_reused_code: bool,
 }
 
 impl Default for Settings {
@@ -338,6 +344,7 @@ impl Default for Settings {
             max_json_depth: 32,
             verified_token_cache: 4096,
             pair_check_codes: PairCheckCodes::Article,
+            token_reused_code: false,
         }
     }
 }
@@ -400,6 +407,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_JSON_DEPTH",
     "VERIFIED_TOKEN_CACHE",
     "PAIR_CHECK_CODES",
+    "TOKEN_REUSED_CODE",
 ];
 
 /// User fields that `USER_CLAIM_FIELDS` may name.

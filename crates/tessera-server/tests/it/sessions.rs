@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::support::{TestServer, parts, token_not_valid};
 
 fn rotating(extra: Value) -> Value {
-    let mut base = json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": true});
+    let mut base = json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": true, "TOKEN_REUSED_CODE": true});
     for (k, v) in extra.as_object().unwrap() {
         base[k] = v.clone();
     }
@@ -278,5 +278,31 @@ async fn user_changes_on_another_instance_reach_the_user_cache() {
     assert_eq!(
         s.get("/api/me/", Some(&access)).await.body["code"],
         "user_not_found"
+    );
+}
+
+/// By default a replay is answered as Simple JWT answers any blacklisted token, so a front
+/// end written for it sees the code it knows; the session is revoked all the same.
+#[tokio::test]
+async fn a_replay_answers_simple_jwts_code_by_default() {
+    let s =
+        TestServer::start(json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": true}))
+            .await;
+    s.user("alice", "alice-pass").await;
+    let (_, r1) = s.login("alice", "alice-pass").await;
+    s.clock.advance_secs(1);
+    let r = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    let r2 = r.str("refresh");
+    s.clock.advance_secs(1);
+    let r = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (401, token_not_valid("Token is blacklisted"))
+    );
+    let r = s.post("/api/token/refresh/", json!({"refresh": r2})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (401, token_not_valid("Token is blacklisted")),
+        "the replay revoked the session"
     );
 }

@@ -155,7 +155,7 @@ async fn tessera_routes_under_the_apps_prefix_log_in_by_email() {
         .await;
     assert_eq!(
         (status, replay["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("token_reused"))
+        (StatusCode::UNAUTHORIZED, Some("token_not_valid"))
     );
     // The replay revoked the whole session: the rotated token is refused too.
     let (status, _) = h
