@@ -90,6 +90,12 @@ pub(super) async fn create_user(
     let hash = hash_blocking(config, password).await?;
     let mut nu = NewUser::new(&username, &hash, SystemClock.now_micros());
     nu.email = args.email.trim().to_owned();
+    // Django's EmailField: at most 254 characters; text a database can store.
+    if nu.email.chars().count() > 254 || nu.email.contains('\0') {
+        return Err(Error::Usage(
+            "Error: Enter a valid email address (at most 254 characters).".into(),
+        ));
+    }
     nu.is_staff = staff;
     nu.is_superuser = superuser;
     nu.is_active = !inactive;

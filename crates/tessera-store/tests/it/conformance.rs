@@ -540,3 +540,22 @@ async fn login_state_reads_the_user_and_the_live_counters(store: Arc<dyn Store>)
         ]
     );
 }
+
+/// PostgreSQL refuses some values SQLite stores (a NUL in text, a string longer than its
+/// column): the store reports them as bad input (answered 400 by the web layer), not as
+/// an outage or a bug.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reports_refused_values_as_bad_input() {
+    let Some((_guard, store, _url)) = crate::support::postgres().await else {
+        return;
+    };
+    for name in ["al\0ice".to_owned(), "x".repeat(151)] {
+        let err = store
+            .create_user(&NewUser::new(&name, "!", 0))
+            .await
+            .unwrap_err();
+        assert!(err.is_bad_input() && !err.is_unavailable(), "{err}");
+    }
+    let err = store.user_by_username("al\0ice").await.unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+}
