@@ -133,15 +133,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         let t = AuthState::<U>::from_ref(state);
-        let run = async {
-            match t.bearer(&parts.headers)? {
-                None => Ok(OptionalAuthenticated(None)),
-                Some(raw) => Ok(OptionalAuthenticated(Some(
-                    t.authenticate(raw).await?.into(),
-                ))),
-            }
-        };
-        run.await.map_err(|e: ApiError| t.reject(e))
+        match t.bearer(&parts.headers) {
+            Ok(None) => Ok(OptionalAuthenticated(None)),
+            Err(e) => Err(t.reject(e)),
+            Ok(Some(_)) => Authenticated::from_request_parts(parts, state)
+                .await
+                .map(|a| OptionalAuthenticated(Some(a))),
+        }
     }
 }
 
@@ -155,14 +153,9 @@ where
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
-        let t = AuthState::from_ref(state);
-        let run = async {
-            let raw = t
-                .bearer(&parts.headers)?
-                .ok_or(ApiError::NotAuthenticated)?;
-            Ok(t.authenticate_stateless(raw).await?.into())
-        };
-        run.await.map_err(|e: ApiError| t.reject(e))
+        StatelessFor::<User>::from_request_parts(parts, state)
+            .await
+            .map(|s| s.0)
     }
 }
 

@@ -70,69 +70,49 @@ where
     Router::new().route("/.well-known/jwks.json", jwks_route())
 }
 
-/// `POST`: `{username, password}` → `{refresh, access}` (Simple JWT's `TokenObtainPairView`).
-pub fn obtain_pair_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(obtain_pair, "Token Obtain Pair")
+/// Defines `pub fn $route<U>() -> MethodRouter<AuthState<U>>`: `$handler` at POST, with
+/// DRF's OPTIONS metadata named `$name`.
+macro_rules! post_route {
+    ($(#[$doc:meta])* $route:ident => $handler:ident, $name:literal) => {
+        $(#[$doc])*
+        pub fn $route<U: AuthUser>() -> MethodRouter<AuthState<U>> {
+            post_only($handler, $name)
+        }
+    };
 }
 
-/// `POST`: `{refresh}` → `{access}` (+ `refresh` with rotation).
-pub fn refresh_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(refresh, "Token Refresh")
-}
-
-/// `POST`: `{token}` → `{}` for any valid token.
-pub fn verify_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(verify, "Token Verify")
-}
-
-/// `POST`: `{refresh}` → `{}`; the token's session ends (logout).
-pub fn blacklist_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(blacklist, "Token Blacklist")
-}
-
-/// `POST` with a bearer token: every session of the caller ends (logout everywhere).
-pub fn blacklist_all_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(blacklist_all, "Token Blacklist All")
-}
-
-/// `POST`: `{username, password}` → `{token}` (a sliding token).
-pub fn obtain_sliding_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(obtain_sliding, "Token Obtain Sliding")
-}
-
-/// `POST`: `{token}` → `{token}` with a later `exp`.
-pub fn refresh_sliding_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(refresh_sliding, "Token Refresh Sliding")
-}
-
-/// `POST` with a bearer access token and `{refresh}`: which of the two is bad.
-pub fn pair_check_route<U>() -> MethodRouter<AuthState<U>>
-where
-    U: AuthUser,
-{
-    post_only(pair_check, "Token Pair Valid")
-}
+post_route!(
+    /// `POST`: `{username, password}` → `{refresh, access}` (Simple JWT's `TokenObtainPairView`).
+    obtain_pair_route => obtain_pair, "Token Obtain Pair"
+);
+post_route!(
+    /// `POST`: `{refresh}` → `{access}` (+ `refresh` with rotation).
+    refresh_route => refresh, "Token Refresh"
+);
+post_route!(
+    /// `POST`: `{token}` → `{}` for any valid token.
+    verify_route => verify, "Token Verify"
+);
+post_route!(
+    /// `POST`: `{refresh}` → `{}`; the token's session ends (logout).
+    blacklist_route => blacklist, "Token Blacklist"
+);
+post_route!(
+    /// `POST` with a bearer token: every session of the caller ends (logout everywhere).
+    blacklist_all_route => blacklist_all, "Token Blacklist All"
+);
+post_route!(
+    /// `POST`: `{username, password}` → `{token}` (a sliding token).
+    obtain_sliding_route => obtain_sliding, "Token Obtain Sliding"
+);
+post_route!(
+    /// `POST`: `{token}` → `{token}` with a later `exp`.
+    refresh_sliding_route => refresh_sliding, "Token Refresh Sliding"
+);
+post_route!(
+    /// `POST` with a bearer access token and `{refresh}`: which of the two is bad.
+    pair_check_route => pair_check, "Token Pair Valid"
+);
 
 /// `GET`: the public keys as a JWK Set, with an `ETag`.
 pub fn jwks_route<U>() -> MethodRouter<AuthState<U>>
