@@ -87,6 +87,22 @@ pub async fn post(url: &str, body: Value) -> (u16, Value) {
 /// existing name is taken; names with characters the validator refuses are refused.
 #[test]
 fn usernames_are_normalised_and_validated_as_django_does() {
+    usernames_on(&[]);
+}
+
+/// The same on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usernames_are_normalised_and_validated_as_django_does_on_postgres() {
+    let Some((name, url)) = crate::support::pg_database().await else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || usernames_on(&[("TESSERA_DATABASE_URL", &url)]))
+        .await
+        .unwrap();
+    crate::support::drop_pg_database(name);
+}
+
+fn usernames_on(env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let create = |name: &str| {
@@ -94,7 +110,7 @@ fn usernames_are_normalised_and_validated_as_django_does() {
             d,
             &["createuser", "--username", name, "--password-stdin"],
             Some("a-good-pass-9\n"),
-            &[],
+            env,
         )
     };
     let o = create("ｂｏｂ");
