@@ -49,6 +49,24 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     for name in migrate(&db).await? {
         tracing::info!(migration = name, "applied migration");
     }
+    // Rows holding whole tokens (an older Tessera's, or Django's beside it) lose their
+    // signature in the background, in short batches, while the server serves.
+    let ledger = db.store();
+    tokio::spawn(async move {
+        loop {
+            match ledger.scrub_tokens_batch(10_000).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    tracing::info!(rows = n, "removed the signature of stored tokens");
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not rewrite stored tokens");
+                    break;
+                }
+            }
+        }
+    });
     let keys = load_keys(&config.settings, data_dir, true)?;
     let store = with_user_cache(&config, db.store());
     let tessera = tessera_builder(&config, keys, store)?.build()?;

@@ -243,6 +243,14 @@ impl TokenLedger for UserCache {
         self.inner.flush_expired_batch(now_micros, limit).await
     }
 
+    async fn count_unscrubbed(&self) -> Result<u64> {
+        self.inner.count_unscrubbed().await
+    }
+
+    async fn scrub_tokens_batch(&self, limit: u64) -> Result<u64> {
+        self.inner.scrub_tokens_batch(limit).await
+    }
+
     async fn ledger_counts(&self) -> Result<LedgerCounts> {
         self.inner.ledger_counts().await
     }

@@ -205,7 +205,9 @@ pub struct OutstandingToken {
     /// The user it was issued to as tokens name them (the user id claim's text), for
     /// every kind of user store: what [`TokenLedger::revoke_user`] finds sessions by.
     pub user_key: Option<String>,
-    /// The encoded token, as Simple JWT stores it.
+    /// The token as the ledger keeps it at rest: header and claims without the signature
+    /// ([`token_at_rest`]), so that a copy of the database holds no working token. The
+    /// stores apply [`token_at_rest`] themselves, whatever is put here.
     pub token: String,
     /// Issue time, microseconds since the epoch.
     pub created_at: i64,
@@ -213,6 +215,24 @@ pub struct OutstandingToken {
     pub expires_at: i64,
     /// The token family (the login it descends from); `None` for tokens minted elsewhere.
     pub family_id: Option<String>,
+}
+
+/// How a token is kept in the ledger's `token` column: its header and claims
+/// (`header.payload`), without the signature. Simple JWT stores the whole token, which
+/// makes every live row a credential for whoever copies the database; nothing Tessera
+/// decides reads this column (the `jti` and the ledger rows decide), and what remains is
+/// still readable in an admin page. Text that is no compact JWS is kept as it is.
+///
+/// ```
+/// assert_eq!(tessera_store::token_at_rest("aGVhZGVy.Y2xhaW1z.c2ln"), "aGVhZGVy.Y2xhaW1z");
+/// assert_eq!(tessera_store::token_at_rest("aGVhZGVy.Y2xhaW1z"), "aGVhZGVy.Y2xhaW1z");
+/// ```
+pub fn token_at_rest(token: &str) -> &str {
+    let mut dots = token.match_indices('.').map(|(i, _)| i);
+    match (dots.next(), dots.next()) {
+        (Some(_), Some(second)) => &token[..second],
+        _ => token,
+    }
 }
 
 /// A token family: all refresh tokens that descend from one login.
@@ -450,6 +470,12 @@ pub trait TokenLedger: Send + Sync + std::fmt::Debug {
     async fn flush_expired_batch(&self, now_micros: i64, limit: u64) -> Result<u64>;
     /// Row counts of the ledger.
     async fn ledger_counts(&self) -> Result<LedgerCounts>;
+    /// How many ledger rows still hold a whole token (signature included): rows written
+    /// before Tessera kept tokens at rest without their signature, or by Django since.
+    async fn count_unscrubbed(&self) -> Result<u64>;
+    /// Rewrites at most `limit` such rows to [`token_at_rest`] in one short transaction;
+    /// returns how many. Idempotent: loop until 0.
+    async fn scrub_tokens_batch(&self, limit: u64) -> Result<u64>;
 }
 
 /// Failed-login counters for throttling, shared by every instance (so they live in the

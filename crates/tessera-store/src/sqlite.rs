@@ -378,6 +378,30 @@ impl TokenLedger for SqliteStore {
         Ok(r.rows_affected())
     }
 
+    async fn count_unscrubbed(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM token_blacklist_outstandingtoken WHERE token LIKE '%.%.%'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn scrub_tokens_batch(&self, limit: u64) -> Result<u64> {
+        // Up to the second dot: `header.payload` (a compact JWS has exactly two).
+        let r = sqlx::query(
+            "UPDATE token_blacklist_outstandingtoken \
+             SET token = substr(token, 1, instr(token, '.') \
+                 + instr(substr(token, instr(token, '.') + 1), '.') - 1) \
+             WHERE id IN (SELECT id FROM token_blacklist_outstandingtoken \
+                          WHERE token LIKE '%.%.%' LIMIT ?1)",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn ledger_counts(&self) -> Result<LedgerCounts> {
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM token_blacklist_outstandingtoken) AS o, \

@@ -11,7 +11,7 @@ use crate::error::Result;
 
 mod keys;
 mod setup;
-mod tokens;
+pub(crate) mod tokens;
 mod users;
 
 pub use users::check_password_strength;
@@ -75,8 +75,12 @@ pub enum Command {
         #[arg(long)]
         allow_weak_password: bool,
     },
-    /// Delete expired tokens from the ledger (and their blacklist rows).
+    /// Delete expired tokens from the ledger (and their blacklist rows), and remove the
+    /// signature of stored tokens that still have one.
     Flushexpiredtokens,
+    /// Remove the signature of every stored token that still has one (rows written by
+    /// Django or by an older Tessera), so a copy of the database holds no working token.
+    Scrubtokens,
     /// Revoke every session of a user (all refresh tokens; with ACCESS_TOKEN_REVOCATION
     /// their access tokens too, on every instance).
     Revoke {
@@ -188,6 +192,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Revoke { user } => users::revoke(&config, data_dir, &user).await,
         Command::Flushexpiredtokens => tokens::flush_expired(&config, data_dir).await,
+        Command::Scrubtokens => tokens::scrub(&config, data_dir).await,
         Command::Decode { token } => tokens::decode(&config, data_dir, &token),
         Command::Keys { action } => keys::run(data_dir, action),
         Command::SeedDemo => {

@@ -17,6 +17,11 @@ pub(super) async fn migrate_command(config: &Config, data_dir: &Path) -> Result<
     for name in applied {
         println!("Applied {name}");
     }
+    // Ledger rows from before tokens were kept without their signature.
+    let scrubbed = super::tokens::scrub_tokens(db.store().as_ref()).await?;
+    if scrubbed > 0 {
+        println!("Removed the signature of {scrubbed} stored token(s).");
+    }
     Ok(())
 }
 

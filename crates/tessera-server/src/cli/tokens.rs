@@ -11,21 +11,22 @@ use crate::database::ready_store;
 use crate::error::{Error, Result};
 use crate::keyfile::load_keys;
 
-/// `flushexpiredtokens`: deletes expired ledger rows in bounded batches, with a progress
-/// bar on a terminal.
-pub(super) async fn flush_expired(config: &Config, data_dir: &Path) -> Result<()> {
-    let store = ready_store(config, data_dir).await?;
-    let now = SystemClock.now_micros();
-    let total = store.count_expired(now).await?;
+/// Runs `step` (one short transaction doing at most a batch, returning how many rows it
+/// did) until it does nothing, with a progress bar of `total` on a terminal. Bounded
+/// batches let a serving instance's writes interleave instead of waiting for one huge
+/// statement.
+pub(crate) async fn in_batches<F, Fut>(total: u64, mut step: F) -> Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = tessera_store::Result<u64>>,
+{
     let mut done = 0u64;
     let tty = std::io::stderr().is_terminal();
-    // Bounded batches: each is one short transaction, so a serving instance's
-    // writes interleave instead of waiting for one huge DELETE.
     loop {
-        let n = store.flush_expired_batch(now, 10_000).await?;
+        let n = step().await?;
         done += n;
         if tty && total > 0 {
-            let pct = done.saturating_mul(100) / total.max(1);
+            let pct = done.min(total).saturating_mul(100) / total.max(1);
             let bar = "#".repeat(usize::try_from(pct / 4).unwrap_or(25));
             eprint!("\r[{bar:<25}] {pct:>3}% {done}/{total}");
         }
@@ -37,9 +38,43 @@ pub(super) async fn flush_expired(config: &Config, data_dir: &Path) -> Result<()
     if tty && total > 0 {
         eprintln!();
     }
+    Ok(done)
+}
+
+/// Rewrites ledger rows that hold whole tokens (signature included) to header and claims
+/// only: rows written before Tessera kept tokens that way, or by Django beside it.
+pub(crate) async fn scrub_tokens(store: &dyn tessera_store::Store) -> Result<u64> {
+    let total = store.count_unscrubbed().await?;
+    if total == 0 {
+        return Ok(0);
+    }
+    in_batches(total, || store.scrub_tokens_batch(10_000)).await
+}
+
+/// `flushexpiredtokens`: deletes expired ledger rows in bounded batches, with a progress
+/// bar on a terminal; then rewrites rows that hold whole tokens (as Django writes them)
+/// to header and claims only.
+pub(super) async fn flush_expired(config: &Config, data_dir: &Path) -> Result<()> {
+    let store = ready_store(config, data_dir).await?;
+    let now = SystemClock.now_micros();
+    let total = store.count_expired(now).await?;
+    let mut done = in_batches(total, || store.flush_expired_batch(now, 10_000)).await?;
     // Families and throttling rows left without tokens go too.
     done += store.flush_expired(now).await?;
     println!("Deleted {done} expired token(s).");
+    let scrubbed = scrub_tokens(store.as_ref()).await?;
+    if scrubbed > 0 {
+        println!("Removed the signature of {scrubbed} stored token(s).");
+    }
+    Ok(())
+}
+
+/// `scrubtokens`: rewrites every ledger row that holds a whole token to header and
+/// claims only (idempotent), so that a copy of the database holds no working token.
+pub(super) async fn scrub(config: &Config, data_dir: &Path) -> Result<()> {
+    let store = ready_store(config, data_dir).await?;
+    let n = scrub_tokens(store.as_ref()).await?;
+    println!("Removed the signature of {n} stored token(s).");
     Ok(())
 }
 

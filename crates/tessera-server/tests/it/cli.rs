@@ -368,3 +368,78 @@ async fn flushexpiredtokens_deletes_expired_rows() {
     let o = tessera(d, &["flushexpiredtokens"], None, &env);
     assert!(text(&o).contains("Deleted 0 expired token"), "{}", text(&o));
 }
+
+/// `tessera scrubtokens` (and `migrate`, and `flushexpiredtokens`) rewrite ledger rows
+/// that hold whole tokens, as Django writes them, to header and claims only; again, they
+/// change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrubtokens_removes_stored_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let run = |args: &'static [&'static str]| {
+        let d = d.clone();
+        move || tessera(&d, args, None, &[])
+    };
+    let o = tokio::task::spawn_blocking(run(&["migrate"]))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let url = format!(
+        "sqlite://{}",
+        d.join("tessera-data/tessera.sqlite3").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for i in 0..3 {
+        sqlx::query(
+            "INSERT INTO token_blacklist_outstandingtoken (token, created_at, expires_at, jti) \
+             VALUES (?1, '2100-01-01 00:00:00', '2100-01-01 00:00:00', ?2)",
+        )
+        .bind(format!("aGVhZGVy.Y2xhaW1z{i}.c2lnbmF0dXJl"))
+        .bind(format!("django-{i}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let o = tokio::task::spawn_blocking(run(&["scrubtokens"]))
+        .await
+        .unwrap();
+    assert!(
+        text(&o).contains("Removed the signature of 3 stored token(s)."),
+        "{}",
+        text(&o)
+    );
+    let tokens: Vec<String> =
+        sqlx::query_scalar("SELECT token FROM token_blacklist_outstandingtoken ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        tokens,
+        [
+            "aGVhZGVy.Y2xhaW1z0",
+            "aGVhZGVy.Y2xhaW1z1",
+            "aGVhZGVy.Y2xhaW1z2"
+        ]
+    );
+    let o = tokio::task::spawn_blocking(run(&["scrubtokens"]))
+        .await
+        .unwrap();
+    assert!(text(&o).contains("Removed the signature of 0 stored token(s)."));
+    // A row Django writes later goes at the next flushexpiredtokens.
+    sqlx::query(
+        "INSERT INTO token_blacklist_outstandingtoken (token, created_at, expires_at, jti) \
+         VALUES ('aGVhZGVy.bGF0ZXI.c2ln', '2100-01-01 00:00:00', '2100-01-01 00:00:00', 'later')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let o = tokio::task::spawn_blocking(run(&["flushexpiredtokens"]))
+        .await
+        .unwrap();
+    assert!(
+        text(&o).contains("Removed the signature of 1 stored token(s)."),
+        "{}",
+        text(&o)
+    );
+    pool.close().await;
+}

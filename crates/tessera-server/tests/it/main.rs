@@ -8,6 +8,7 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod db_copy;
 mod durability;
 mod hardening;
 mod hostile_strings;

@@ -186,6 +186,11 @@ impl TestServer {
         }
     }
 
+    /// The directory holding the SQLite file (and the key files) of this server.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

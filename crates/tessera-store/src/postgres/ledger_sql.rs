@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Row as _};
 
 use super::REVOCATION_CHANNEL;
 use crate::ledger::{Blacklisting, LedgerTx};
-use crate::{OutstandingToken, Result, RevokedFamily};
+use crate::{OutstandingToken, Result, RevokedFamily, token_at_rest};
 
 #[async_trait]
 impl LedgerTx for PgConnection {
@@ -41,7 +41,7 @@ impl LedgerTx for PgConnection {
             ts!("3"),
             ", (SELECT id FROM auth_user WHERE id = $4::int8), $5, $6) ON CONFLICT (jti) DO NOTHING"
         ))
-        .bind(&t.token)
+        .bind(token_at_rest(&t.token))
         .bind(t.created_at)
         .bind(t.expires_at)
         .bind(t.user_id)

@@ -10,7 +10,7 @@ use tessera_core::clock::parse_django_datetime;
 
 use crate::Error;
 use crate::ledger::{Blacklisting, LedgerTx};
-use crate::{OutstandingToken, Result, RevokedFamily};
+use crate::{OutstandingToken, Result, RevokedFamily, token_at_rest};
 
 /// The family a ledger row starts, unless it exists. Reads the row's values as
 /// [`bind_row`] binds them.
@@ -37,7 +37,7 @@ pub(crate) fn bind_row<'q>(
     t: &'q OutstandingToken,
 ) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
     query
-        .bind(&t.token)
+        .bind(token_at_rest(&t.token))
         .bind(django_datetime(t.created_at))
         .bind(django_datetime(t.expires_at))
         .bind(t.user_id)
