@@ -40,6 +40,8 @@ pub(crate) struct Inner<U: AuthUser> {
     /// counters share one of Tessera's databases.
     pub(crate) login_reader: Arc<dyn LoginReader<U>>,
     pub(crate) store: Option<Arc<dyn Store>>,
+    /// The application's users cached in memory (`cache_app_users`), to forget rows of.
+    pub(crate) app_user_cache: Option<Arc<crate::user_cache::CachedUsers<U>>>,
     pub(crate) hasher: PasswordHasher,
     pub(crate) hash_slots: Semaphore,
     pub(crate) hash_pool: HashPool,
@@ -68,6 +70,7 @@ pub struct TesseraBuilder<U: AuthUser = User> {
     throttle: Arc<dyn LoginThrottle>,
     login_reader: Arc<dyn LoginReader<U>>,
     store: Option<Arc<dyn Store>>,
+    app_user_cache: Option<Arc<crate::user_cache::CachedUsers<U>>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     hooks: Vec<Arc<dyn ClaimsHook<U>>>,
@@ -110,6 +113,7 @@ impl<U: AuthUser> Tessera<U> {
             ledger,
             throttle,
             store: None,
+            app_user_cache: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             hooks: Vec::new(),
@@ -160,6 +164,15 @@ impl<U: AuthUser> Tessera<U> {
     pub fn remote_jwks(&self) -> Option<&Arc<crate::remote_jwks::RemoteJwks>> {
         self.inner.remote.as_ref()
     }
+    /// Drops the cached row of user `id` (with [`TesseraBuilder::cache_app_users`]): call
+    /// it after changing a user outside Tessera, so the change applies to the next
+    /// request. Without that cache there is nothing to forget.
+    pub fn forget_user(&self, id: &tessera_store::IdOf<U>) {
+        if let Some(cache) = &self.inner.app_user_cache {
+            cache.forget(Some(id));
+        }
+    }
+
     /// The claims hooks, in order.
     pub(crate) fn hooks(&self) -> &[Arc<dyn ClaimsHook<U>>] {
         &self.inner.hooks
@@ -187,6 +200,22 @@ impl TesseraBuilder<User> {
 }
 
 impl<U: AuthUser> TesseraBuilder<U> {
+    /// Keeps the application's user rows (from [`Tessera::builder_with_users`]'s
+    /// [`UserStore`]) in memory for up to `ttl`, so the user check of a protected route
+    /// costs no round trip to the app's database. A password Tessera sets drops the row
+    /// at once; when the app changes a user itself (deactivates, deletes), it calls
+    /// [`Tessera::forget_user`], else the change is seen within `ttl`.
+    pub fn cache_app_users(mut self, ttl: std::time::Duration) -> Self {
+        let cache = Arc::new(crate::user_cache::CachedUsers::new(self.users.clone(), ttl));
+        self.users = cache.clone();
+        self.login_reader = Arc::new(TwoReads {
+            users: cache.clone(),
+            throttle: self.throttle.clone(),
+        });
+        self.app_user_cache = Some(cache);
+        self
+    }
+
     /// Reads time from `clock` instead of the system clock (tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -255,6 +284,7 @@ impl<U: AuthUser> TesseraBuilder<U> {
                 throttle: self.throttle,
                 login_reader: self.login_reader,
                 store: self.store,
+                app_user_cache: self.app_user_cache,
                 hasher,
                 hash_slots: Semaphore::new(hash_concurrency),
                 hash_pool: HashPool::new(hash_concurrency),

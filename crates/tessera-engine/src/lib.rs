@@ -53,6 +53,7 @@ mod refresh;
 pub mod remote_jwks;
 mod revocation;
 mod revocation_sync;
+mod user_cache;
 
 pub use authenticate::{Identity, StatelessIdentity};
 pub use engine::{Tessera, TesseraBuilder};

@@ -85,6 +85,8 @@ pub async fn build(path: &str, key: &[u8]) -> Result<(App, Router), Box<dyn std:
         tessera_tables.clone(),
         tessera_tables,
     )
+    // Members' rows kept in memory for the user check; see `suspend` for the other half.
+    .cache_app_users(std::time::Duration::from_secs(30))
     .build()?;
     let auth = AuthState::new(engine)?;
     let app = App { auth, members };
@@ -99,6 +101,16 @@ pub async fn build(path: &str, key: &[u8]) -> Result<(App, Router), Box<dyn std:
         .with_state(app.clone())
         .layer(SecurityLayer::from_settings(&settings));
     Ok((app, router))
+}
+
+impl App {
+    /// Suspends (or restores) a member: their tokens stop working with the next request.
+    /// The app changed the row behind Tessera's back, so it tells Tessera's user cache.
+    pub async fn suspend(&self, id: i64, suspended: bool) -> Result<(), sqlx::Error> {
+        self.members.set_active(id, !suspended).await?;
+        self.auth.forget_user(&id);
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
