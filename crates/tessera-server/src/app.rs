@@ -58,8 +58,9 @@ pub fn build(
     api = with_and_without_slash(api, "/me/password/", password_route());
     let header_name = auth.header_name().clone();
     let security = SecurityLayer::from_settings(auth.settings());
+    let prefix = format!("/{}", server.api_prefix.trim_matches('/'));
     let mut app = Router::new()
-        .nest("/api", api)
+        .nest(&prefix, api)
         .merge(tessera_axum::well_known_router().with_state(auth.clone()))
         .fallback(|| async { ApiError::NotFound })
         .with_state(AppState { auth, reviews })

@@ -53,6 +53,15 @@ pub struct ServerConfig {
     /// deactivated or deleted user keeps access until the access token expires.
     #[serde(rename = "STATELESS_AUTHENTICATION", default)]
     pub stateless_authentication: bool,
+    /// `API_PREFIX` (`/api/`): where every route of the API lives (a Django project's
+    /// layout, e.g. `/api/v1/` serves `/api/v1/token/`); `/.well-known/jwks.json` stays
+    /// at the root.
+    #[serde(rename = "API_PREFIX", default = "default_api_prefix")]
+    pub api_prefix: String,
+}
+
+fn default_api_prefix() -> String {
+    "/api/".to_owned()
 }
 
 fn default_user_cache_ttl() -> u64 {
@@ -101,6 +110,7 @@ const SERVER_KEYS: &[&str] = &[
     "DATABASE_ACQUIRE_TIMEOUT",
     "USER_CACHE_TTL",
     "STATELESS_AUTHENTICATION",
+    "API_PREFIX",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
@@ -168,6 +178,21 @@ impl Config {
             return Err(Error::Config(
                 "DATABASE_MAX_CONNECTIONS: must be between 1 and 1000".into(),
             ));
+        }
+        let prefix = server.api_prefix.trim_matches('/');
+        if !server.api_prefix.starts_with('/')
+            || prefix.is_empty()
+            || !prefix.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+            })
+        {
+            return Err(Error::Config(format!(
+                "API_PREFIX: {:?} is not a path like /api/ or /api/v1/",
+                server.api_prefix
+            )));
         }
         for origin in &server.cors_allowed_origins {
             let ok = (origin.starts_with("http://") || origin.starts_with("https://"))

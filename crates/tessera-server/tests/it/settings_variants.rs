@@ -95,3 +95,38 @@ async fn lifetimes_from_settings() {
         "exp == now is expired"
     );
 }
+
+/// `API_PREFIX` moves every route of the API (a Django project's `/api/v1/` layout); the
+/// JWKS's well-known path stays at the root.
+#[tokio::test]
+async fn api_prefix_moves_every_route() {
+    let s = TestServer::start(json!({"API_PREFIX": "/api/v1/"})).await;
+    s.user("alice", "alice-pass").await;
+    let r = s
+        .post(
+            "/api/v1/token/",
+            json!({"username": "alice", "password": "alice-pass"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let access = r.str("access");
+    assert_eq!(s.get("/api/v1/me/", Some(&access)).await.status, 200);
+    assert_eq!(s.get("/api/v1/health", None).await.status, 200);
+    assert_eq!(
+        s.post("/api/v1/token/verify/", json!({"token": access}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(s.get("/api/me/", Some(&access)).await.status, 404);
+    assert_eq!(s.post("/api/token/", json!({})).await.status, 404);
+    assert_eq!(s.get("/.well-known/jwks.json", None).await.status, 200);
+    for bad in ["api", "/", "/api/ v1/", "/api//v1/"] {
+        let err = tessera_server::config::Config::from_map(
+            json!({"API_PREFIX": bad}).as_object().unwrap().clone(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("API_PREFIX"), "{bad:?}: {err}");
+    }
+}
