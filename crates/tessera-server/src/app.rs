@@ -95,6 +95,39 @@ fn not_allowed(allow: &'static str) -> impl Fn(Method) -> std::future::Ready<Api
     move |m: Method| std::future::ready(ApiError::MethodNotAllowed(m.to_string(), allow))
 }
 
+/// A protected view as DRF runs it: authentication and permissions come before the
+/// method's handler is looked up, so without valid credentials every method (OPTIONS
+/// and a wrong one included) is answered 401; with them, OPTIONS gives the metadata and
+/// a wrong method 405. `E` is the route's authentication (user check or stateless). A
+/// CORS preflight never gets here: the CORS layer answers it.
+fn protected<E>(
+    mr: MethodRouter<AppState>,
+    name: &'static str,
+    methods: &'static [&'static str],
+    allow: &'static str,
+) -> MethodRouter<AppState>
+where
+    E: axum::extract::FromRequestParts<AppState, Rejection = tessera_axum::Rejection>
+        + Send
+        + 'static,
+{
+    mr.options(move |auth: Result<E, tessera_axum::Rejection>| async move {
+        match auth {
+            Err(rejection) => rejection.into_response(),
+            Ok(_) => options_metadata(name, methods),
+        }
+    })
+    .fallback(
+        move |m: Method, auth: Result<E, tessera_axum::Rejection>| async move {
+            match auth {
+                Err(rejection) => rejection.into_response(),
+                Ok(_) => ApiError::MethodNotAllowed(m.to_string(), allow).into_response(),
+            }
+        },
+    )
+    .layer(allow_header(allow))
+}
+
 fn health_route() -> MethodRouter<AppState> {
     // No authentication and no database: a load balancer's liveness probe.
     get(|| async { Json(json!({"status": "ok"})) })
@@ -104,23 +137,21 @@ fn health_route() -> MethodRouter<AppState> {
 }
 
 fn me_route() -> MethodRouter<AppState> {
-    get(|a: Authenticated| async move {
+    let mr = get(|a: Authenticated| async move {
         Json(MeBody {
             id: a.user.id,
             username: &a.user.username,
             email: &a.user.email,
         })
         .into_response()
-    })
-    .options(|| async { options_metadata("Me", &["GET", "HEAD", "OPTIONS"]) })
-    .fallback(not_allowed("GET, HEAD, OPTIONS"))
-    .layer(allow_header("GET, HEAD, OPTIONS"))
+    });
+    protected::<Authenticated>(mr, "Me", &["GET", "HEAD", "OPTIONS"], "GET, HEAD, OPTIONS")
 }
 
 /// `GET /api/me/` with `STATELESS_AUTHENTICATION`: what the token says, no user read
 /// (the id as the token carries it; `username`/`email` from claims, empty without them).
 fn me_stateless_route() -> MethodRouter<AppState> {
-    get(|s: Stateless, State(t): State<AuthState>| async move {
+    let mr = get(|s: Stateless, State(t): State<AuthState>| async move {
         let claims = &s.user.claims;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
         Json(MeBody {
@@ -131,10 +162,8 @@ fn me_stateless_route() -> MethodRouter<AppState> {
             email: text("email"),
         })
         .into_response()
-    })
-    .options(|| async { options_metadata("Me", &["GET", "HEAD", "OPTIONS"]) })
-    .fallback(not_allowed("GET, HEAD, OPTIONS"))
-    .layer(allow_header("GET, HEAD, OPTIONS"))
+    });
+    protected::<Stateless>(mr, "Me", &["GET", "HEAD", "OPTIONS"], "GET, HEAD, OPTIONS")
 }
 
 /// `GET /api/me/`'s answer, serialised straight from the user or the claims (no JSON
@@ -147,18 +176,21 @@ struct MeBody<'a, Id: serde::Serialize> {
 }
 
 fn reviews_route() -> MethodRouter<AppState> {
-    get(list_reviews)
-        .post(create_review)
-        .options(|| async { options_metadata("Review List", &["GET", "POST", "HEAD", "OPTIONS"]) })
-        .fallback(not_allowed("GET, POST, HEAD, OPTIONS"))
-        .layer(allow_header("GET, POST, HEAD, OPTIONS"))
+    protected::<Authenticated>(
+        get(list_reviews).post(create_review),
+        "Review List",
+        &["GET", "POST", "HEAD", "OPTIONS"],
+        "GET, POST, HEAD, OPTIONS",
+    )
 }
 
 fn password_route() -> MethodRouter<AppState> {
-    axum::routing::post(change_password)
-        .options(|| async { options_metadata("Change Password", &["POST", "OPTIONS"]) })
-        .fallback(not_allowed("POST, OPTIONS"))
-        .layer(allow_header("POST, OPTIONS"))
+    protected::<Authenticated>(
+        axum::routing::post(change_password),
+        "Change Password",
+        &["POST", "OPTIONS"],
+        "POST, OPTIONS",
+    )
 }
 
 /// `POST /api/me/password/` `{old_password, new_password}`: changes the caller's password

@@ -30,11 +30,57 @@ async fn wrong_methods_get_405_with_allow() {
         let r = s.send(Method::OPTIONS, path, &[], None).await;
         assert_eq!(r.status, 200);
     }
-    let r = s.send(Method::DELETE, "/api/me/", &[], None).await;
+    // A protected view, as DRF runs it: credentials are checked before the method, so
+    // without them a wrong method and OPTIONS are 401 (with `Allow`), with them 405/200.
+    for m in [Method::DELETE, Method::OPTIONS] {
+        let r = s.send(m.clone(), "/api/me/", &[], None).await;
+        assert_eq!(
+            (r.status.as_u16(), r.header("allow"), &r.body),
+            (
+                401,
+                Some("GET, HEAD, OPTIONS"),
+                &json!({"detail": "Authentication credentials were not provided."})
+            ),
+            "{m}"
+        );
+        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"api\""));
+    }
+    s.user("alice", "alice-pass").await;
+    let (access, _) = s.login("alice", "alice-pass").await;
+    let auth = format!("Bearer {access}");
+    let r = s
+        .send(
+            Method::DELETE,
+            "/api/me/",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
     assert_eq!(
         (r.status.as_u16(), r.header("allow")),
         (405, Some("GET, HEAD, OPTIONS"))
     );
+    let r = s
+        .send(
+            Method::OPTIONS,
+            "/api/me/",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["name"].as_str()),
+        (200, Some("Me"))
+    );
+    let r = s
+        .send(
+            Method::DELETE,
+            "/api/reviews/",
+            &[("authorization", "Bearer x")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 401, "a bad token is no credential either");
 }
 
 #[tokio::test]
