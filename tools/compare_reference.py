@@ -165,6 +165,8 @@ def cases(base, key):
     for k in ("none", "no_jti", "no_type", "no_exp", "no_user", "ghost_user", "inactive_user", "expired", "future_iat"):
         add(f"me {k}", "GET", "/api/me/", headers=bearer(forged[k]))
     add("me POST", "POST", "/api/me/", headers=bearer(access), body={})
+    add("me DELETE no auth", "DELETE", "/api/me/")
+    add("me OPTIONS no auth", "OPTIONS", "/api/me/")
     add("reviews", "GET", "/api/reviews/", headers=bearer(access))
     add("reviews no auth", "GET", "/api/reviews/")
     add("health", "GET", "/api/health/")
