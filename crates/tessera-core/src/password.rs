@@ -3,6 +3,9 @@
 //! * `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`: Django's default hasher.
 //! * `argon2$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<b64 salt>$<b64 hash>`: Django's
 //!   `Argon2PasswordHasher` (argon2-cffi's PHC string behind an `argon2` prefix).
+//! * `pbkdf2_sha1$…`, `scrypt$<N>$<salt>$<r>$<p>$<hash>`, `bcrypt$<bcrypt hash>` and
+//!   `bcrypt_sha256$<bcrypt hash of the SHA-256 hex digest>`: Django's other hashers, verified
+//!   so that users hashed by them can log in (and are rehashed on success).
 //! * A hash starting with `!` is Django's "unusable password": nothing matches it.
 //!
 //! New passwords get the configured hasher (Argon2id by default). A successful login
@@ -42,9 +45,24 @@ pub struct PasswordHasher {
 /// What a stored hash is, parsed.
 enum Parsed<'a> {
     Pbkdf2 {
+        /// `pbkdf2_sha1` rather than `pbkdf2_sha256`.
+        sha1: bool,
         iterations: u32,
         salt: &'a str,
         hash: Vec<u8>,
+    },
+    Scrypt {
+        log_n: u8,
+        r: u32,
+        p: u32,
+        salt: &'a str,
+        hash: Vec<u8>,
+    },
+    Bcrypt {
+        /// `bcrypt_sha256`: bcrypt of the password's SHA-256 hex digest.
+        sha256: bool,
+        /// The bcrypt string (`$2b$12$…`).
+        hash: &'a str,
     },
     Argon2 {
         variant: argon2::Algorithm,
@@ -116,8 +134,11 @@ impl PasswordHasher {
         };
         let computed = match &parsed {
             Parsed::Pbkdf2 {
-                iterations, salt, ..
-            } => pbkdf2_sha256(password, salt, *iterations),
+                sha1,
+                iterations,
+                salt,
+                hash,
+            } => pbkdf2_derive(*sha1, password, salt, *iterations, hash.len()),
             Parsed::Argon2 {
                 variant,
                 version,
@@ -134,9 +155,30 @@ impl PasswordHasher {
                 salt,
                 hash.len(),
             ),
+            Parsed::Scrypt {
+                log_n,
+                r,
+                p,
+                salt,
+                hash,
+            } => scrypt_hash(password, salt, (*log_n, *r, *p), hash.len()),
+            // bcrypt compares in constant time itself.
+            Parsed::Bcrypt { sha256, hash } => {
+                let input = if *sha256 {
+                    let digest =
+                        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password.as_bytes());
+                    crate::clock::hex(digest.as_ref())
+                } else {
+                    password.to_owned()
+                };
+                return bcrypt::verify(input, hash).unwrap_or(false);
+            }
         };
         let expected = match &parsed {
-            Parsed::Pbkdf2 { hash, .. } | Parsed::Argon2 { hash, .. } => hash,
+            Parsed::Pbkdf2 { hash, .. }
+            | Parsed::Argon2 { hash, .. }
+            | Parsed::Scrypt { hash, .. } => hash,
+            Parsed::Bcrypt { .. } => return false,
         };
         match computed {
             Ok(c) => c.len() == expected.len() && bool::from(c.ct_eq(expected)),
@@ -160,9 +202,14 @@ impl PasswordHasher {
     /// another algorithm than the configured one, or weaker parameters.
     pub fn must_update(&self, encoded: &str) -> bool {
         match (parse(encoded), self.kind) {
-            (Ok(Parsed::Pbkdf2 { iterations, .. }), HasherKind::Pbkdf2Sha256) => {
-                iterations < self.pbkdf2_iterations
-            }
+            (
+                Ok(Parsed::Pbkdf2 {
+                    sha1: false,
+                    iterations,
+                    ..
+                }),
+                HasherKind::Pbkdf2Sha256,
+            ) => iterations < self.pbkdf2_iterations,
             (
                 Ok(Parsed::Argon2 {
                     variant,
@@ -213,7 +260,11 @@ fn parse(encoded: &str) -> Result<Parsed<'_>> {
     if encoded.starts_with('!') {
         return Err(bad("unusable password"));
     }
-    if let Some(rest) = encoded.strip_prefix("pbkdf2_sha256$") {
+    let pbkdf2 = encoded
+        .strip_prefix("pbkdf2_sha256$")
+        .map(|r| (false, r))
+        .or_else(|| encoded.strip_prefix("pbkdf2_sha1$").map(|r| (true, r)));
+    if let Some((sha1, rest)) = pbkdf2 {
         let mut parts = rest.split('$');
         let (Some(it), Some(salt), Some(hash), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -229,6 +280,7 @@ fn parse(encoded: &str) -> Result<Parsed<'_>> {
             return Err(bad("empty hash"));
         }
         return Ok(Parsed::Pbkdf2 {
+            sha1,
             iterations,
             salt,
             hash,
@@ -292,7 +344,54 @@ fn parse(encoded: &str) -> Result<Parsed<'_>> {
             hash,
         });
     }
-    Err(bad("unknown hasher (supported: pbkdf2_sha256, argon2)"))
+    if let Some(rest) = encoded.strip_prefix("scrypt$") {
+        // N$salt$r$p$hash (Django's ScryptPasswordHasher, 64-byte hash)
+        let parts: Vec<&str> = rest.split('$').collect();
+        let [n, salt, r, p, hash] = parts.as_slice() else {
+            return Err(bad("scrypt needs N$salt$r$p$hash"));
+        };
+        let n: u32 = n.parse().map_err(|_| bad("bad scrypt N"))?;
+        let r: u32 = r.parse().map_err(|_| bad("bad scrypt r"))?;
+        let p: u32 = p.parse().map_err(|_| bad("bad scrypt p"))?;
+        // Refuse absurd costs from a tampered table: N up to 2^20, r up to 32, p up to 16.
+        if !n.is_power_of_two()
+            || !(2..=1 << 20).contains(&n)
+            || !(1..=32).contains(&r)
+            || !(1..=16).contains(&p)
+            || salt.is_empty()
+        {
+            return Err(bad("scrypt parameters out of range"));
+        }
+        let hash = STANDARD.decode(hash).map_err(|_| bad("bad base64 hash"))?;
+        if hash.len() < 16 {
+            return Err(bad("scrypt hash too short"));
+        }
+        return Ok(Parsed::Scrypt {
+            log_n: u8::try_from(n.trailing_zeros()).map_err(|_| bad("bad scrypt N"))?,
+            r,
+            p,
+            salt,
+            hash,
+        });
+    }
+    let bcrypt = encoded
+        .strip_prefix("bcrypt_sha256$")
+        .map(|h| (true, h))
+        .or_else(|| encoded.strip_prefix("bcrypt$").map(|h| (false, h)));
+    if let Some((sha256, hash)) = bcrypt {
+        // $2b$<cost>$<22 salt chars><31 hash chars>; costs above 16 refused (tampering).
+        let cost: Option<u32> = hash.split('$').nth(2).and_then(|c| c.parse().ok());
+        if !hash.starts_with("$2")
+            || hash.len() != 60
+            || !cost.is_some_and(|c| (4..=16).contains(&c))
+        {
+            return Err(bad("not a bcrypt hash Tessera verifies"));
+        }
+        return Ok(Parsed::Bcrypt { sha256, hash });
+    }
+    Err(bad(
+        "unknown hasher (supported: pbkdf2_sha256, pbkdf2_sha1, argon2, scrypt, bcrypt, bcrypt_sha256)",
+    ))
 }
 
 fn pbkdf2_sha256(password: &str, salt: &str, iterations: u32) -> Result<Vec<u8>> {
@@ -306,6 +405,48 @@ fn pbkdf2_sha256(password: &str, salt: &str, iterations: u32) -> Result<Vec<u8>>
         password.as_bytes(),
         &mut out,
     );
+    Ok(out)
+}
+
+/// PBKDF2 with HMAC-SHA1 or HMAC-SHA256, `len` bytes (Django's `pbkdf2_sha1` and
+/// `pbkdf2_sha256`).
+fn pbkdf2_derive(
+    sha1: bool,
+    password: &str,
+    salt: &str,
+    iterations: u32,
+    len: usize,
+) -> Result<Vec<u8>> {
+    let iterations =
+        NonZeroU32::new(iterations).ok_or_else(|| Error::PasswordHash("zero iterations".into()))?;
+    let alg = if sha1 {
+        pbkdf2::PBKDF2_HMAC_SHA1
+    } else {
+        pbkdf2::PBKDF2_HMAC_SHA256
+    };
+    let mut out = vec![0u8; len];
+    pbkdf2::derive(
+        alg,
+        iterations,
+        salt.as_bytes(),
+        password.as_bytes(),
+        &mut out,
+    );
+    Ok(out)
+}
+
+/// scrypt as Django's `ScryptPasswordHasher` computes it.
+fn scrypt_hash(
+    password: &str,
+    salt: &str,
+    (log_n, r, p): (u8, u32, u32),
+    len: usize,
+) -> Result<Vec<u8>> {
+    let params = scrypt::Params::new(log_n, r, p, len)
+        .map_err(|_| Error::PasswordHash("bad scrypt parameters".into()))?;
+    let mut out = vec![0u8; len];
+    scrypt::scrypt(password.as_bytes(), salt.as_bytes(), &params, &mut out)
+        .map_err(|_| Error::PasswordHash("scrypt failed".into()))?;
     Ok(out)
 }
 
@@ -452,6 +593,38 @@ mod tests {
         assert!(h.verify("alice-pass", encoded));
         assert!(!h.verify("bob-pass", encoded));
         assert!(!h.must_update(encoded));
+    }
+
+    /// Made by Django 5.2's own hashers (`PBKDF2SHA1PasswordHasher`,
+    /// `ScryptPasswordHasher`, `BCryptPasswordHasher`, `BCryptSHA256PasswordHasher`).
+    #[test]
+    fn verifies_djangos_other_hashers() {
+        let h = hasher(HasherKind::Argon2);
+        for encoded in [
+            "pbkdf2_sha1$1000$abcdefghijklmnopqrstuv$bAIfDwEoe1HCMfMnFJADVHoWX00=",
+            "scrypt$1024$abcdefghijklmnopqrstuv$8$1$7oFtJdc9XSxR8JG+S5ugUSfelmohe/J6QHG2rjGHfxJvJXYnZQzDV9irwDA4/xKTWkEvxzUKg0qD8GAKp625zw==",
+            "bcrypt$$2b$04$Qc.4rLT9a2d693NH06MBD.h2QMqCI31UHV4L.YJYh75IAQeNpKqBC",
+            "bcrypt_sha256$$2b$04$RMgyMtNxYKCWRQVoCtmpIOcUppjOn2bY4X2XI9KDFSffo7lfk0/RK",
+        ] {
+            assert!(is_known_format(encoded), "{encoded}");
+            assert!(h.verify("alice-pass", encoded), "{encoded}");
+            assert!(!h.verify("alice-pasS", encoded), "{encoded}");
+            // A login with an older hasher is rehashed with the configured one.
+            assert!(h.must_update(encoded), "{encoded}");
+        }
+        // bcrypt_sha256 is bcrypt of the digest, not of the password.
+        assert!(!h.verify(
+            "alice-pass",
+            "bcrypt$$2b$04$RMgyMtNxYKCWRQVoCtmpIOcUppjOn2bY4X2XI9KDFSffo7lfk0/RK"
+        ));
+        // Costs a tampered table could use to stall logins are refused.
+        for absurd in [
+            "scrypt$4194304$salt$8$1$AAAAAAAAAAAAAAAAAAAAAA==",
+            "scrypt$1000$salt$8$1$AAAAAAAAAAAAAAAAAAAAAA==",
+            "bcrypt$$2b$31$Qc.4rLT9a2d693NH06MBD.h2QMqCI31UHV4L.YJYh75IAQeNpKqBC",
+        ] {
+            assert!(!is_known_format(absurd), "{absurd}");
+        }
     }
 
     #[test]

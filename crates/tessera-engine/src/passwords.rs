@@ -71,6 +71,25 @@ impl<U: AuthUser> Tessera<U> {
             return Ok(None);
         };
         let encoded = user.password_hash().to_owned();
+        if !encoded.starts_with('!') && !tessera_core::password::is_known_format(&encoded) {
+            // Said once per login so the operator sees why; the hash itself is never
+            // logged (without a `$`, the "name" would be the hash: not shown then).
+            let name = encoded
+                .split_once('$')
+                .map(|(n, _)| n)
+                .filter(|n| {
+                    n.len() <= 32 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                })
+                .unwrap_or("unrecognised");
+            tracing::warn!(
+                user_id = %user.id(),
+                hasher = name,
+                "stored password hash is in a format Tessera cannot verify; the login fails as with a wrong password"
+            );
+            self.on_hash_pool(move |h| h.verify_dummy(&password))
+                .await?;
+            return Ok(None);
+        }
         let (ok, rehash) = self
             .on_hash_pool(move |h| {
                 let ok = h.verify(&password, &encoded);

@@ -165,3 +165,53 @@ async fn cached_users_follow_changes_made_through_tessera() {
         Err(Error::UserInactive)
     ));
 }
+
+/// Users hashed by Django's other hashers log in (and are rehashed with the configured
+/// hasher); a format Tessera cannot verify fails like a wrong password.
+#[tokio::test]
+async fn djangos_other_hashers_log_in_and_unknown_ones_fail_alike() {
+    let f = fixture(json!({}), false).await;
+    let client = ClientInfo::default();
+    for (name, hash) in [
+        (
+            "sha1",
+            "pbkdf2_sha1$1000$abcdefghijklmnopqrstuv$bAIfDwEoe1HCMfMnFJADVHoWX00=",
+        ),
+        (
+            "scrypt",
+            "scrypt$1024$abcdefghijklmnopqrstuv$8$1$7oFtJdc9XSxR8JG+S5ugUSfelmohe/J6QHG2rjGHfxJvJXYnZQzDV9irwDA4/xKTWkEvxzUKg0qD8GAKp625zw==",
+        ),
+        (
+            "bcrypt",
+            "bcrypt_sha256$$2b$04$RMgyMtNxYKCWRQVoCtmpIOcUppjOn2bY4X2XI9KDFSffo7lfk0/RK",
+        ),
+    ] {
+        let u = f
+            .store
+            .create_user(&NewUser::new(name, hash, 0))
+            .await
+            .unwrap();
+        f.engine
+            .obtain_pair(name, "alice-pass", &client)
+            .await
+            .unwrap();
+        let now = f.store.user_by_id(u.id).await.unwrap().unwrap().password;
+        assert!(
+            now.starts_with("argon2$argon2id$"),
+            "{name} rehashed: {now}"
+        );
+    }
+    for (name, hash) in [
+        ("md5", "md5$salt$5f4dcc3b5aa765d61d8327deb882cf99"),
+        ("unusable", "!x"),
+    ] {
+        f.store
+            .create_user(&NewUser::new(name, hash, 0))
+            .await
+            .unwrap();
+        assert!(matches!(
+            f.engine.obtain_pair(name, "password", &client).await,
+            Err(Error::BadCredentials)
+        ));
+    }
+}
