@@ -34,6 +34,9 @@ pub const MAX_PASSWORD_LEN: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     kind: HasherKind,
+    /// `PASSWORD_HASHERS`: the algorithms whose hashes verify (`None`: every one Tessera
+    /// knows).
+    allowed: Option<Vec<&'static str>>,
     argon2_m: u32,
     argon2_t: u32,
     argon2_p: u32,
@@ -78,8 +81,19 @@ enum Parsed<'a> {
 impl PasswordHasher {
     /// The policy of `settings` (`PASSWORD_HASHER`, `ARGON2_*`, `PBKDF2_ITERATIONS`).
     pub fn new(settings: &Settings, random: Arc<dyn Random>) -> Self {
+        let allowed: Vec<&'static str> = settings
+            .password_hashers
+            .iter()
+            .filter_map(|h| algorithm_of_hasher(h))
+            .collect();
+        let kind = match allowed.first() {
+            Some(&"pbkdf2_sha256") => HasherKind::Pbkdf2Sha256,
+            Some(_) => HasherKind::Argon2,
+            None => settings.password_hasher,
+        };
         PasswordHasher {
-            kind: settings.password_hasher,
+            kind,
+            allowed: (!allowed.is_empty()).then_some(allowed),
             argon2_m: settings.argon2_memory_kib,
             argon2_t: settings.argon2_iterations,
             argon2_p: settings.argon2_parallelism,
@@ -132,6 +146,11 @@ impl PasswordHasher {
         let Ok(parsed) = parse(encoded) else {
             return false;
         };
+        if let Some(allowed) = &self.allowed
+            && !allowed.contains(&algorithm(encoded))
+        {
+            return false;
+        }
         let computed = match &parsed {
             Parsed::Pbkdf2 {
                 sha1,
@@ -248,6 +267,27 @@ impl PasswordHasher {
         }
         out
     }
+}
+
+/// The algorithm a Django hasher setting names, by class path
+/// (`django.contrib.auth.hashers.PBKDF2PasswordHasher`) or by algorithm name; `None` for
+/// one Tessera does not implement.
+pub fn algorithm_of_hasher(setting: &str) -> Option<&'static str> {
+    let class = setting.rsplit('.').next().unwrap_or(setting);
+    Some(match class {
+        "PBKDF2PasswordHasher" | "pbkdf2_sha256" => "pbkdf2_sha256",
+        "PBKDF2SHA1PasswordHasher" | "pbkdf2_sha1" => "pbkdf2_sha1",
+        "Argon2PasswordHasher" | "argon2" => "argon2",
+        "ScryptPasswordHasher" | "scrypt" => "scrypt",
+        "BCryptSHA256PasswordHasher" | "bcrypt_sha256" => "bcrypt_sha256",
+        "BCryptPasswordHasher" | "bcrypt" => "bcrypt",
+        _ => return None,
+    })
+}
+
+/// The algorithm part of a stored hash (`pbkdf2_sha256`, `argon2`, …).
+fn algorithm(encoded: &str) -> &str {
+    encoded.split('$').next().unwrap_or("")
 }
 
 /// Checks that `encoded` is a hash Tessera can verify (for imports and `createuser`).
@@ -624,6 +664,46 @@ mod tests {
             "bcrypt$$2b$31$Qc.4rLT9a2d693NH06MBD.h2QMqCI31UHV4L.YJYh75IAQeNpKqBC",
         ] {
             assert!(!is_known_format(absurd), "{absurd}");
+        }
+    }
+
+    /// `PASSWORD_HASHERS` as in Django: the first writes, the others verify and are
+    /// upgraded to the first, unlisted ones do not verify.
+    #[test]
+    fn password_hashers_as_django_has_them() {
+        let settings = Settings::from_json(serde_json::json!({
+            "PASSWORD_HASHERS": [
+                "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+                "django.contrib.auth.hashers.ScryptPasswordHasher",
+            ],
+            "PBKDF2_ITERATIONS": 100_000,
+        }))
+        .unwrap();
+        let h = PasswordHasher::new(&settings, Arc::new(crate::clock::OsRandom));
+        let new = h.hash("alice-pass").unwrap();
+        assert!(new.starts_with("pbkdf2_sha256$100000$"), "{new}");
+        assert!(h.verify("alice-pass", &new) && !h.must_update(&new));
+        let scrypt = "scrypt$1024$abcdefghijklmnopqrstuv$8$1$7oFtJdc9XSxR8JG+S5ugUSfelmohe/J6QHG2rjGHfxJvJXYnZQzDV9irwDA4/xKTWkEvxzUKg0qD8GAKp625zw==";
+        assert!(h.verify("alice-pass", scrypt) && h.must_update(scrypt));
+        // Not listed: Django would not verify it, nor does Tessera.
+        let bcrypt = "bcrypt$$2b$04$Qc.4rLT9a2d693NH06MBD.h2QMqCI31UHV4L.YJYh75IAQeNpKqBC";
+        assert!(!h.verify("alice-pass", bcrypt));
+        for (bad, says) in [
+            (
+                serde_json::json!(["django.contrib.auth.hashers.MD5PasswordHasher"]),
+                "not a hasher",
+            ),
+            (
+                serde_json::json!(["scrypt", "argon2"]),
+                "the first hasher writes",
+            ),
+        ] {
+            let err =
+                Settings::from_json(serde_json::json!({"PASSWORD_HASHERS": bad})).unwrap_err();
+            assert!(
+                err.to_string().contains("PASSWORD_HASHERS") && err.to_string().contains(says),
+                "{err}"
+            );
         }
     }
 

@@ -201,6 +201,14 @@ pub struct Settings {
     /// of the other kind still verify and are upgraded at the next login.
     #[serde(rename = "PASSWORD_HASHER")]
     pub password_hasher: HasherKind,
+    /// `PASSWORD_HASHERS` ([]), as Django's: when set, the first hasher writes new
+    /// hashes (it must be `argon2` or `pbkdf2_sha256`) and replaces `PASSWORD_HASHER`; a
+    /// login with a hash of another listed hasher upgrades it to the first; a hash of an
+    /// unlisted hasher does not verify, as in Django. Entries are Django's class paths
+    /// (`django.contrib.auth.hashers.PBKDF2PasswordHasher`) or algorithm names
+    /// (`pbkdf2_sha256`, `pbkdf2_sha1`, `argon2`, `scrypt`, `bcrypt_sha256`, `bcrypt`).
+    #[serde(rename = "PASSWORD_HASHERS", deserialize_with = "string_or_list")]
+    pub password_hashers: Vec<String>,
     /// Tessera: `ARGON2_MEMORY_KIB` (19456 = 19 MiB, OWASP's minimum).
     #[serde(rename = "ARGON2_MEMORY_KIB")]
     pub argon2_memory_kib: u32,
@@ -325,6 +333,7 @@ impl Default for Settings {
             check_user_is_active: true,
             user_claim_fields: Vec::new(),
             password_hasher: HasherKind::Argon2,
+            password_hashers: Vec::new(),
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -388,6 +397,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "CHECK_USER_IS_ACTIVE",
     "USER_CLAIM_FIELDS",
     "PASSWORD_HASHER",
+    "PASSWORD_HASHERS",
     "ARGON2_MEMORY_KIB",
     "ARGON2_ITERATIONS",
     "ARGON2_PARALLELISM",
@@ -479,6 +489,24 @@ impl Settings {
 
     /// Checks values that types alone cannot: ranges, known names, key strength.
     pub fn validate(&self) -> Result<()> {
+        let mut names = Vec::new();
+        for h in &self.password_hashers {
+            let name = crate::password::algorithm_of_hasher(h).ok_or_else(|| {
+                Error::config(
+                    "PASSWORD_HASHERS",
+                    format!("{h:?} is not a hasher Tessera knows (see tessera.example.toml)"),
+                )
+            })?;
+            names.push(name);
+        }
+        if let Some(first) = names.first()
+            && !matches!(*first, "argon2" | "pbkdf2_sha256")
+        {
+            return Err(Error::config(
+                "PASSWORD_HASHERS",
+                "the first hasher writes new hashes: Tessera writes argon2 or pbkdf2_sha256",
+            ));
+        }
         for (key, v) in [
             ("ACCESS_TOKEN_LIFETIME", self.access_token_lifetime),
             ("REFRESH_TOKEN_LIFETIME", self.refresh_token_lifetime),

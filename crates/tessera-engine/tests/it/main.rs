@@ -215,3 +215,36 @@ async fn djangos_other_hashers_log_in_and_unknown_ones_fail_alike() {
         ));
     }
 }
+
+/// Beside a Django without the argon2 library: with PBKDF2 first in `PASSWORD_HASHERS`, a
+/// login upgrades an outdated hash to PBKDF2 (what that Django reads), never to Argon2id.
+#[tokio::test]
+async fn password_hashers_keep_upgrades_readable_by_django() {
+    let f = fixture(
+        json!({
+            "PASSWORD_HASHERS": [
+                "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+                "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+            ],
+            "PBKDF2_ITERATIONS": 100_000,
+        }),
+        false,
+    )
+    .await;
+    // Django 5.2: make_password("alice-pass", "abcdefghijklmnopqrstuv", "pbkdf2_sha1") at 1000.
+    let u = f
+        .store
+        .create_user(&NewUser::new(
+            "old",
+            "pbkdf2_sha1$1000$abcdefghijklmnopqrstuv$bAIfDwEoe1HCMfMnFJADVHoWX00=",
+            0,
+        ))
+        .await
+        .unwrap();
+    f.engine
+        .obtain_pair("old", "alice-pass", &ClientInfo::default())
+        .await
+        .unwrap();
+    let now = f.store.user_by_id(u.id).await.unwrap().unwrap().password;
+    assert!(now.starts_with("pbkdf2_sha256$100000$"), "{now}");
+}
