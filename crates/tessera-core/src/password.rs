@@ -84,7 +84,7 @@ impl PasswordHasher {
         let allowed: Vec<&'static str> = settings
             .password_hashers
             .iter()
-            .filter_map(|h| algorithm_of_hasher(h))
+            .filter_map(|h| crate::settings::algorithm_of_hasher(h))
             .collect();
         let kind = match allowed.first() {
             Some(&"pbkdf2_sha256") => HasherKind::Pbkdf2Sha256,
@@ -267,22 +267,6 @@ impl PasswordHasher {
         }
         out
     }
-}
-
-/// The algorithm a Django hasher setting names, by class path
-/// (`django.contrib.auth.hashers.PBKDF2PasswordHasher`) or by algorithm name; `None` for
-/// one Tessera does not implement.
-pub fn algorithm_of_hasher(setting: &str) -> Option<&'static str> {
-    let class = setting.rsplit('.').next().unwrap_or(setting);
-    Some(match class {
-        "PBKDF2PasswordHasher" | "pbkdf2_sha256" => "pbkdf2_sha256",
-        "PBKDF2SHA1PasswordHasher" | "pbkdf2_sha1" => "pbkdf2_sha1",
-        "Argon2PasswordHasher" | "argon2" => "argon2",
-        "ScryptPasswordHasher" | "scrypt" => "scrypt",
-        "BCryptSHA256PasswordHasher" | "bcrypt_sha256" => "bcrypt_sha256",
-        "BCryptPasswordHasher" | "bcrypt" => "bcrypt",
-        _ => return None,
-    })
 }
 
 /// The algorithm part of a stored hash (`pbkdf2_sha256`, `argon2`, …).

@@ -78,6 +78,22 @@ pub enum PairCheckCodes {
     SnakeCase,
 }
 
+/// The algorithm a Django hasher setting names, by class path
+/// (`django.contrib.auth.hashers.PBKDF2PasswordHasher`) or by algorithm name; `None` for
+/// one Tessera does not implement.
+pub fn algorithm_of_hasher(setting: &str) -> Option<&'static str> {
+    let class = setting.rsplit('.').next().unwrap_or(setting);
+    Some(match class {
+        "PBKDF2PasswordHasher" | "pbkdf2_sha256" => "pbkdf2_sha256",
+        "PBKDF2SHA1PasswordHasher" | "pbkdf2_sha1" => "pbkdf2_sha1",
+        "Argon2PasswordHasher" | "argon2" => "argon2",
+        "ScryptPasswordHasher" | "scrypt" => "scrypt",
+        "BCryptSHA256PasswordHasher" | "bcrypt_sha256" => "bcrypt_sha256",
+        "BCryptPasswordHasher" | "bcrypt" => "bcrypt",
+        _ => return None,
+    })
+}
+
 /// All settings. Field docs give the setting name as written in `tessera.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -491,7 +507,7 @@ impl Settings {
     pub fn validate(&self) -> Result<()> {
         let mut names = Vec::new();
         for h in &self.password_hashers {
-            let name = crate::password::algorithm_of_hasher(h).ok_or_else(|| {
+            let name = algorithm_of_hasher(h).ok_or_else(|| {
                 Error::config(
                     "PASSWORD_HASHERS",
                     format!("{h:?} is not a hasher Tessera knows (see tessera.example.toml)"),
