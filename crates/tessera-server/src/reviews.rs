@@ -61,25 +61,22 @@ impl Reviews {
     /// Creates the table when it is missing (idempotent; databases made before the demo
     /// had its own migration already have it).
     pub async fn migrate(&self) -> Result<()> {
-        let sql = match &self.db {
-            Database::Sqlite(_) => include_str!("../migrations/sqlite_reviews.sql"),
-            Database::Postgres(_) => include_str!("../migrations/postgres_reviews.sql"),
+        // Constants compiled into the binary, never user input.
+        let done = match &self.db {
+            Database::Sqlite(s) => sqlx::raw_sql(sqlx::AssertSqlSafe(include_str!(
+                "../migrations/sqlite_reviews.sql"
+            )))
+            .execute(s.pool())
+            .await
+            .map(drop),
+            Database::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(include_str!(
+                "../migrations/postgres_reviews.sql"
+            )))
+            .execute(p.pool())
+            .await
+            .map(drop),
         };
-        // A constant compiled into the binary, never user input.
-        match &self.db {
-            Database::Sqlite(s) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(s.pool())
-                    .await
-                    .map_err(tessera_store::Error::from)?;
-            }
-            Database::Postgres(p) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(p.pool())
-                    .await
-                    .map_err(tessera_store::Error::from)?;
-            }
-        }
+        done.map_err(tessera_store::Error::from)?;
         Ok(())
     }
 
