@@ -291,6 +291,10 @@ impl Store for UserCache {
         self.inner.migrate().await
     }
 
+    fn user_table(&self) -> &crate::UserTable {
+        self.inner.user_table()
+    }
+
     async fn login_state(
         &self,
         username: &str,

@@ -25,6 +25,10 @@ pub enum Error {
         /// The database's complaint.
         source: sqlx::Error,
     },
+    /// The user table settings name something unusable (not an identifier, a table
+    /// that does not exist, a field the table lacks).
+    #[error("user table: {0}")]
+    BadUserTable(String),
     /// A stored value could not be read back (a corrupt or foreign row).
     #[error("bad row in {table}: {message}")]
     BadRow {

@@ -44,6 +44,8 @@ use tessera_core::{AuthUser, User};
 pub mod cache;
 pub mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod inspect;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ledger;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrations;
@@ -53,16 +55,33 @@ pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "sqlite")]
 mod sqlite_conns;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod user_sql;
+pub mod user_table;
 
 /// Implementations of the role traits use this attribute (re-exported so an application
 /// needs no dependency of its own for it).
 pub use async_trait::async_trait;
 pub use cache::UserCache;
 pub use error::{Error, Result};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use inspect::{Inspection, inspect};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use migrations::PlannedPart;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use user_table::UserTable;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// Tables Django deletes a user's rows from (`on_delete=CASCADE`, done in Python, so
+/// not by the database): `(table, user column)`.
+pub(crate) const DJANGO_USER_CASCADES: [(&str, &str); 3] = [
+    ("auth_user_groups", "user_id"),
+    ("auth_user_user_permissions", "user_id"),
+    ("django_admin_log", "user_id"),
+];
 
 /// What [`Store::login_state`] found.
 #[derive(Debug, Clone, Default)]
@@ -508,8 +527,11 @@ pub trait LoginThrottle: Send + Sync {
 /// takes the role traits separately, so an application may bring its own users.
 #[async_trait]
 pub trait Store: UserStore<User = User> + UserDirectory + TokenLedger + LoginThrottle {
-    /// Applies pending migrations; returns the names of those applied now.
+    /// Applies pending migrations; returns the names of those applied now. Tables a
+    /// Django project made are used as they are: never altered, rebuilt or dropped.
     async fn migrate(&self) -> Result<Vec<String>>;
+    /// The user table this store reads.
+    fn user_table(&self) -> &UserTable;
     /// Everything a login reads before hashing: the user named exactly `username` and,
     /// as [`LoginThrottle::login_failures`] reports them, the counters of `keys`. The
     /// stores answer both in one statement (one round trip instead of two); this default
@@ -586,10 +608,20 @@ pub async fn open_with(url: &str, pool: PoolOptions) -> Result<Arc<dyn Store>> {
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// [`open_with`], keeping the concrete store.
 pub async fn open_database(url: &str, pool: PoolOptions) -> Result<Database> {
+    open_database_with_users(url, pool, UserTable::default()).await
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// [`open_database`] with the users in `users` (a Django project's custom user table).
+pub async fn open_database_with_users(
+    url: &str,
+    pool: PoolOptions,
+    users: UserTable,
+) -> Result<Database> {
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Database::Postgres(Arc::new(
-            PgStore::open(url, pool).await?,
+            PgStore::open_with_users(url, pool, users).await?,
         )));
     }
     #[cfg(feature = "sqlite")]
@@ -599,9 +631,9 @@ pub async fn open_database(url: &str, pool: PoolOptions) -> Result<Database> {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         return Ok(Database::Sqlite(Arc::new(
-            SqliteStore::open(path, pool).await?,
+            SqliteStore::open_with_users(path, pool, users).await?,
         )));
     }
-    let _ = pool;
+    let _ = (pool, users);
     Err(Error::UnsupportedUrl(url.to_owned()))
 }

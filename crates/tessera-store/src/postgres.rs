@@ -12,19 +12,25 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::Row;
+use std::sync::Arc;
+
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tessera_core::User;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::DJANGO_USER_CASCADES;
 use crate::ledger;
-use crate::migrations::POSTGRES;
+use crate::migrations::{POSTGRES, SchemaProbe, plan_parts};
+use crate::user_sql::{Dialect, NewUserField, UserSql};
+use crate::user_table::UserTable;
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
     UserDirectory, UserStore,
 };
 use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
+use ledger_sql::{LedgerSql, Tx};
 
 /// The notification channel revocations are announced on.
 pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
@@ -49,35 +55,46 @@ macro_rules! micros {
 
 mod ledger_sql;
 
-macro_rules! select_users {
-    ($rest:literal) => {
-        concat!(
-            "SELECT id::int8 AS id, password, ",
-            micros!("last_login"),
-            " AS last_login, is_superuser, username, last_name, email, is_staff, is_active, ",
-            micros!("date_joined"),
-            " AS date_joined, first_name FROM auth_user ",
-            $rest
-        )
-    };
-}
-
 /// A store on one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The user table's statements.
+    users: Arc<UserSql>,
+    /// The ledger's statements that name the user table.
+    ledger_sql: Arc<LedgerSql>,
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user:pass@host/db`).
+    /// Connects to `url` (`postgres://user:pass@host/db`), with Django's `auth_user`.
     pub async fn open(url: &str, limits: PoolOptions) -> Result<Self> {
+        Self::open_with_users(url, limits, UserTable::default()).await
+    }
+
+    /// Connects to `url`, with users in `users`.
+    pub async fn open_with_users(url: &str, limits: PoolOptions, users: UserTable) -> Result<Self> {
+        users.validate()?;
+        let users = Arc::new(UserSql::new(users, Dialect::Postgres));
+        let ledger_sql = Arc::new(LedgerSql::new(&users));
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(limits.max_connections.max(1))
             .acquire_timeout(limits.acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            users,
+            ledger_sql,
+        })
+    }
+
+    /// The ledger's statements on a connection inside a transaction.
+    fn ledger_tx<'c>(&'c self, conn: &'c mut PgConnection) -> Tx<'c> {
+        Tx {
+            conn,
+            sql: &self.ledger_sql,
+        }
     }
 
     /// The underlying pool, for tests and tooling.
@@ -126,14 +143,48 @@ async fn change_user(
     let mut tx = pool.begin().await?;
     let r = stmt.execute(&mut *tx).await?;
     if r.rows_affected() == 1 {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(REVOCATION_CHANNEL)
-            .bind(format!("user {id}"))
-            .execute(&mut *tx)
-            .await?;
+        notify_user_changed(&mut tx, id).await?;
     }
     tx.commit().await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Deletes up to `limit` outstanding tokens expired at `now`, with their blacklist rows
+/// first: Django's tables have no database-level cascade (Django deletes in Python), and
+/// Tessera's own rows follow by their foreign keys. `SKIP LOCKED`: a token a rotation is
+/// holding is left for the next round rather than waited for.
+async fn delete_expired(tx: &mut PgConnection, now: i64, limit: u64) -> Result<u64> {
+    let ids: Vec<i64> = sqlx::query_scalar(concat!(
+        "SELECT id FROM token_blacklist_outstandingtoken WHERE expires_at <= ",
+        ts!("1"),
+        " LIMIT $2 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(now)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut *tx)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query("DELETE FROM token_blacklist_blacklistedtoken WHERE token_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    let r = sqlx::query("DELETE FROM token_blacklist_outstandingtoken WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Tells other instances' user caches, when `tx` commits, that user `id` changed.
+async fn notify_user_changed(tx: &mut PgConnection, id: i64) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVOCATION_CHANNEL)
+        .bind(format!("user {id}"))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -145,7 +196,7 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        let row = sqlx::query(select_users!("WHERE id = $1::int8"))
+        let row = sqlx::query(AssertSqlSafe(self.users.by_id.clone()))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -153,7 +204,7 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query(select_users!("WHERE username = $1"))
+        let row = sqlx::query(AssertSqlSafe(self.users.by_login.clone()))
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
@@ -161,22 +212,21 @@ impl UserStore for PgStore {
     }
 
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        let q = sqlx::query("UPDATE auth_user SET password = $1 WHERE id = $2::int8")
+        let q = sqlx::query(AssertSqlSafe(self.users.set_password.clone()))
             .bind(hash)
             .bind(id);
         change_user(&self.pool, id, q).await
     }
 
     async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
-        sqlx::query(concat!(
-            "UPDATE auth_user SET last_login = ",
-            ts!("1"),
-            " WHERE id = $2::int8"
-        ))
-        .bind(at)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let Some(sql) = &self.users.set_last_login else {
+            return Ok(());
+        };
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
@@ -184,48 +234,81 @@ impl UserStore for PgStore {
 #[async_trait]
 impl UserDirectory for PgStore {
     async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(select_users!("ORDER BY id"))
+        let rows = sqlx::query(AssertSqlSafe(self.users.list.clone()))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn create_user(&self, u: &NewUser) -> Result<User> {
-        let id: Option<i64> = sqlx::query_scalar(concat!(
-            "INSERT INTO auth_user (password, last_login, is_superuser, username, last_name, ",
-            "email, is_staff, is_active, date_joined, first_name) ",
-            "VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, ",
-            ts!("8"),
-            ", $9) ON CONFLICT (username) DO NOTHING RETURNING id::int8"
-        ))
-        .bind(&u.password_hash)
-        .bind(u.is_superuser)
-        .bind(&u.username)
-        .bind(&u.last_name)
-        .bind(&u.email)
-        .bind(u.is_staff)
-        .bind(u.is_active)
-        .bind(u.date_joined)
-        .bind(&u.first_name)
-        .fetch_optional(&self.pool)
-        .await?;
-        let id = id.ok_or_else(|| Error::UsernameTaken(u.username.clone()))?;
-        self.user_by_id(id).await?.ok_or_else(|| Error::BadRow {
-            table: "auth_user",
-            message: "inserted user vanished".into(),
-        })
+        let (fields, sql) = &self.users.insert;
+        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+        for f in fields {
+            q = match f {
+                NewUserField::Password => q.bind(&u.password_hash),
+                NewUserField::Login | NewUserField::Username => q.bind(&u.username),
+                NewUserField::IsActive => q.bind(u.is_active),
+                NewUserField::Email => q.bind(&u.email),
+                NewUserField::FirstName => q.bind(&u.first_name),
+                NewUserField::LastName => q.bind(&u.last_name),
+                NewUserField::IsStaff => q.bind(u.is_staff),
+                NewUserField::IsSuperuser => q.bind(u.is_superuser),
+                NewUserField::DateJoined => q.bind(u.date_joined),
+            };
+        }
+        if q.execute(&self.pool).await?.rows_affected() == 0 {
+            return Err(Error::UsernameTaken(u.username.clone()));
+        }
+        self.user_by_username(&u.username)
+            .await?
+            .ok_or_else(|| Error::BadRow {
+                table: "auth_user",
+                message: "inserted user vanished".into(),
+            })
     }
 
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
-        let q = sqlx::query("UPDATE auth_user SET is_active = $1 WHERE id = $2::int8")
+        let Some(sql) = &self.users.set_active else {
+            return Err(Error::BadUserTable(format!(
+                "{} has no is_active column",
+                self.users.table.table
+            )));
+        };
+        let q = sqlx::query(AssertSqlSafe(sql.clone()))
             .bind(active)
             .bind(id);
         change_user(&self.pool, id, q).await
     }
 
     async fn delete_user(&self, id: i64) -> Result<bool> {
-        let q = sqlx::query("DELETE FROM auth_user WHERE id = $1::int8").bind(id);
-        change_user(&self.pool, id, q).await
+        // Django's tables refer to the user without database-level actions (Django acts
+        // in Python): do what its `on_delete` says before the row goes.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE token_blacklist_outstandingtoken SET user_id = NULL WHERE user_id = $1::int8",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        for (table, column) in DJANGO_USER_CASCADES {
+            if (&mut *tx).table_exists(table).await? {
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM \"{table}\" WHERE \"{column}\" = $1::int8"
+                )))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let r = sqlx::query(AssertSqlSafe(self.users.delete.clone()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 1 {
+            notify_user_changed(&mut tx, id).await?;
+        }
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
     }
 }
 
@@ -233,7 +316,7 @@ impl UserDirectory for PgStore {
 impl TokenLedger for PgStore {
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        ledger::outstand(&mut *tx, t).await?;
+        ledger::outstand(&mut self.ledger_tx(&mut tx), t).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -255,8 +338,9 @@ impl TokenLedger for PgStore {
             micros!("f.created_at"),
             ", ",
             micros!("f.revoked_at"),
-            ", f.user_key FROM tessera_token_family f JOIN token_blacklist_outstandingtoken o ",
-            "ON o.family_id = f.id WHERE o.jti = $1"
+            ", f.user_key FROM tessera_token_family f ",
+            "JOIN tessera_token t ON t.family_id = f.id ",
+            "JOIN token_blacklist_outstandingtoken o ON o.id = t.token_id WHERE o.jti = $1"
         ))
         .bind(jti)
         .fetch_optional(&self.pool)
@@ -273,7 +357,7 @@ impl TokenLedger for PgStore {
 
     async fn blacklist(&self, t: &OutstandingToken, at: i64) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.pool.begin().await?;
-        let revoked = ledger::blacklist(&mut *tx, t, at).await?;
+        let revoked = ledger::blacklist(&mut self.ledger_tx(&mut tx), t, at).await?;
         tx.commit().await?;
         Ok(revoked)
     }
@@ -285,7 +369,7 @@ impl TokenLedger for PgStore {
         times: RotationTimes,
     ) -> Result<RotateOutcome> {
         let mut tx = self.pool.begin().await?;
-        let (outcome, keep) = ledger::rotate(&mut *tx, old, new, times).await?;
+        let (outcome, keep) = ledger::rotate(&mut self.ledger_tx(&mut tx), old, new, times).await?;
         if keep {
             tx.commit().await?;
         } else {
@@ -301,7 +385,8 @@ impl TokenLedger for PgStore {
         at: i64,
     ) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.pool.begin().await?;
-        let revoked = ledger::revoke_user(&mut *tx, user_key, user_id, at).await?;
+        let revoked =
+            ledger::revoke_user(&mut self.ledger_tx(&mut tx), user_key, user_id, at).await?;
         tx.commit().await?;
         Ok(revoked)
     }
@@ -362,16 +447,17 @@ impl TokenLedger for PgStore {
 
     async fn flush_expired(&self, now: i64) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(concat!(
-            "DELETE FROM token_blacklist_outstandingtoken WHERE expires_at <= ",
-            ts!("1")
-        ))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let mut flushed = 0;
+        loop {
+            let n = delete_expired(&mut tx, now, 10_000).await?;
+            if n == 0 {
+                break;
+            }
+            flushed += n;
+        }
         sqlx::query(concat!(
             "DELETE FROM tessera_token_family f WHERE NOT EXISTS (SELECT 1 FROM ",
-            "token_blacklist_outstandingtoken o WHERE o.family_id = f.id) ",
+            "tessera_token t WHERE t.family_id = f.id) ",
             "AND (f.revoked_at IS NULL OR f.revoked_at <= ",
             ts!("1"),
             ")"
@@ -385,7 +471,7 @@ impl TokenLedger for PgStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(r.rows_affected())
+        Ok(flushed)
     }
 
     async fn count_expired(&self, now: i64) -> Result<u64> {
@@ -399,15 +485,10 @@ impl TokenLedger for PgStore {
     }
 
     async fn flush_expired_batch(&self, now: i64, limit: u64) -> Result<u64> {
-        let r = sqlx::query(
-            "DELETE FROM token_blacklist_outstandingtoken WHERE id IN (SELECT id FROM \
-             token_blacklist_outstandingtoken WHERE expires_at <= (TIMESTAMPTZ 'epoch' + $1::int8 * INTERVAL '1 microsecond') LIMIT $2)",
-        )
-        .bind(now)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected())
+        let mut tx = self.pool.begin().await?;
+        let n = delete_expired(&mut tx, now, limit).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn count_unscrubbed(&self) -> Result<u64> {
@@ -496,9 +577,56 @@ impl LoginThrottle for PgStore {
 }
 
 #[async_trait]
+impl SchemaProbe for &mut PgConnection {
+    async fn table_exists(&mut self, table: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1",
+        )
+        .bind(table)
+        .fetch_optional(&mut **self)
+        .await?;
+        Ok(hit.is_some())
+    }
+
+    async fn column_exists(&mut self, table: &str, column: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+        )
+        .bind(table)
+        .bind(column)
+        .fetch_optional(&mut **self)
+        .await?;
+        Ok(hit.is_some())
+    }
+}
+
+/// The versions already applied (none before the first migration).
+async fn applied_versions(conn: &mut PgConnection) -> Result<Vec<i64>> {
+    if !(&mut *conn).table_exists("tessera_migrations").await? {
+        return Ok(Vec::new());
+    }
+    Ok(
+        sqlx::query_scalar("SELECT version FROM tessera_migrations ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+#[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> Result<Vec<String>> {
         let mut conn = self.pool.acquire().await?;
+        if !self.users.table.is_django_default()
+            && !(&mut *conn).table_exists(&self.users.table.table).await?
+        {
+            return Err(Error::BadUserTable(format!(
+                "the user table {} does not exist in this database: a custom user table is \
+                 the Django project's (run its migrate first), Tessera creates only auth_user",
+                self.users.table.table
+            )));
+        }
         // One migrator at a time across instances starting together.
         sqlx::query("SELECT pg_advisory_lock(7261736573736574)")
             .execute(&mut *conn)
@@ -512,24 +640,23 @@ impl Store for PgStore {
             .await?;
             let mut applied = Vec::new();
             for m in POSTGRES {
-                let done: Option<i64> =
-                    sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = $1")
-                        .bind(m.version)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                if done.is_some() {
+                if applied_versions(&mut conn).await?.contains(&m.version) {
                     continue;
                 }
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                // The SQL is a constant compiled into the binary, never user input.
-                sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|source| Error::Migration {
-                        version: m.version,
-                        name: m.name,
-                        source,
-                    })?;
+                let parts = plan_parts(&mut &mut *tx, m, &self.users.table).await?;
+                for part in parts.iter().filter(|p| p.runs) {
+                    // The SQL is compiled into the binary; only validated identifiers of
+                    // the user table are substituted into it.
+                    sqlx::raw_sql(AssertSqlSafe(part.sql.clone()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|source| Error::Migration {
+                            version: m.version,
+                            name: m.name,
+                            source,
+                        })?;
+                }
                 sqlx::query("INSERT INTO tessera_migrations (version, name) VALUES ($1, $2)")
                     .bind(m.version)
                     .bind(m.name)
@@ -547,6 +674,10 @@ impl Store for PgStore {
         result
     }
 
+    fn user_table(&self) -> &UserTable {
+        &self.users.table
+    }
+
     async fn login_state(
         &self,
         username: &str,
@@ -559,25 +690,12 @@ impl Store for PgStore {
         };
         // One row whatever exists: the user's columns and each counter are NULL when
         // missing (a NULL key matches nothing).
-        let row = sqlx::query(concat!(
-            "SELECT u.id::int8 AS id, u.password, ",
-            micros!("u.last_login"),
-            " AS last_login, u.is_superuser, u.username, u.last_name, u.email, u.is_staff, ",
-            "u.is_active, ",
-            micros!("u.date_joined"),
-            " AS date_joined, u.first_name, ",
-            "t1.failures AS failures1, t1.window_start AS start1, ",
-            "t2.failures AS failures2, t2.window_start AS start2 ",
-            "FROM (SELECT 1) AS one ",
-            "LEFT JOIN auth_user AS u ON u.username = $1 ",
-            "LEFT JOIN tessera_login_throttle AS t1 ON t1.key = $2 ",
-            "LEFT JOIN tessera_login_throttle AS t2 ON t2.key = $3"
-        ))
-        .bind(username)
-        .bind(key1)
-        .bind(key2)
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(self.users.login_state.clone()))
+            .bind(username)
+            .bind(key1)
+            .bind(key2)
+            .fetch_one(&self.pool)
+            .await?;
         login_state_from_row(&row, [key1, key2], now, window, user_from_row)
     }
 }

@@ -20,33 +20,29 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{ConnectOptions as _, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Row, Sqlite, SqliteConnection, Transaction};
 use tessera_core::User;
 use tessera_core::clock::{django_datetime, parse_django_datetime};
 use tokio::sync::mpsc;
 
-use crate::ledger;
-use crate::migrations::SQLITE;
+use crate::migrations::{SQLITE, SchemaProbe, plan_parts};
 use crate::sqlite_conns::Connections;
+use crate::user_sql::{Dialect, NewUserField, UserSql};
+use crate::user_table::UserTable;
+use crate::{DJANGO_USER_CASCADES, ledger};
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger, UserDirectory,
     UserStore,
 };
 use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
-use ledger_sql::parse_micros;
+use ledger_sql::{LedgerSql, Tx, parse_micros};
 use writer::{MAX_BATCH, WriteJob, WriteOp, WriteResult, submit, writer_loop, writer_mixup};
 
-/// `SELECT <every auth_user column> FROM auth_user <rest>`, as a static string (sqlx
-/// refuses SQL built at run time unless told it is safe).
-macro_rules! select_users {
-    ($rest:literal) => {
-        concat!(
-            "SELECT id, password, last_login, is_superuser, username, last_name, email, \
-             is_staff, is_active, date_joined, first_name FROM auth_user ",
-            $rest
-        )
-    };
+/// Ids as a JSON array, for `json_each` (one bound value for any number of ids).
+fn ids_json(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", list.join(","))
 }
 
 /// A store on one SQLite database file.
@@ -56,11 +52,27 @@ pub struct SqliteStore {
     /// The hot reads' connections (see [`crate::sqlite_conns`]); the pool serves the rest.
     readers: Arc<Connections>,
     writer: mpsc::Sender<WriteJob>,
+    /// The user table's statements.
+    users: Arc<UserSql>,
+    /// The ledger's statements that name the user table.
+    ledger_sql: Arc<LedgerSql>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `path`.
+    /// Opens (creating if missing) the database at `path`, with Django's `auth_user`.
     pub async fn open(path: &str, limits: PoolOptions) -> Result<Self> {
+        Self::open_with_users(path, limits, UserTable::default()).await
+    }
+
+    /// Opens (creating if missing) the database at `path`, with users in `users`.
+    pub async fn open_with_users(
+        path: &str,
+        limits: PoolOptions,
+        users: UserTable,
+    ) -> Result<Self> {
+        users.validate()?;
+        let users = Arc::new(UserSql::new(users, Dialect::Sqlite));
+        let ledger_sql = Arc::new(LedgerSql::new(&users));
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -84,11 +96,13 @@ impl SqliteStore {
         // The writer's own connection, opened now so a bad file fails here, not later.
         let writer_conn = options.connect().await?;
         let (writer, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer_loop(options, writer_conn, rx));
+        tokio::spawn(writer_loop(options, writer_conn, rx, ledger_sql.clone()));
         Ok(SqliteStore {
             pool,
             readers,
             writer,
+            users,
+            ledger_sql,
         })
     }
 
@@ -100,10 +114,53 @@ impl SqliteStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// The ledger's statements on a connection inside a transaction.
+    fn ledger_tx<'c>(&'c self, conn: &'c mut SqliteConnection) -> Tx<'c> {
+        Tx {
+            conn,
+            sql: &self.ledger_sql,
+        }
+    }
+
+    /// Deletes the outstanding tokens `ids` and their blacklist rows, in `tx`. Django's
+    /// tables have no database-level cascade (Django deletes in Python), so the blacklist
+    /// rows go first; Tessera's own rows follow by their foreign keys.
+    async fn delete_tokens(tx: &mut SqliteConnection, ids: &[i64]) -> Result<u64> {
+        let ids = ids_json(ids);
+        sqlx::query(
+            "DELETE FROM token_blacklist_blacklistedtoken \
+             WHERE token_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        let r = sqlx::query(
+            "DELETE FROM token_blacklist_outstandingtoken \
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Up to `limit` ids of outstanding tokens expired at `now`.
+    async fn expired_ids(tx: &mut SqliteConnection, now: i64, limit: u64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM token_blacklist_outstandingtoken WHERE expires_at <= ?1 LIMIT ?2",
+        )
+        .bind(django_datetime(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await?)
+    }
 }
 
 fn micros_col(row: &SqliteRow, col: &str) -> Result<Option<i64>> {
     let v: Option<String> = row.try_get(col)?;
+    // An empty text (no such column in a custom user table reads as '') is no time.
+    let v = v.filter(|s| !s.is_empty());
     match v {
         None => Ok(None),
         Some(s) => parse_django_datetime(&s)
@@ -148,7 +205,7 @@ impl UserStore for SqliteStore {
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let mut loan = self.readers.get().await?;
-        let row = sqlx::query(select_users!("WHERE id = ?1"))
+        let row = sqlx::query(AssertSqlSafe(self.users.by_id.clone()))
             .bind(id)
             .fetch_optional(loan.conn()?)
             .await;
@@ -157,7 +214,7 @@ impl UserStore for SqliteStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let mut loan = self.readers.get().await?;
-        let row = sqlx::query(select_users!("WHERE username = ?1"))
+        let row = sqlx::query(AssertSqlSafe(self.users.by_login.clone()))
             .bind(username)
             .fetch_optional(loan.conn()?)
             .await;
@@ -165,7 +222,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_user SET password = ?1 WHERE id = ?2")
+        let r = sqlx::query(AssertSqlSafe(self.users.set_password.clone()))
             .bind(hash)
             .bind(id)
             .execute(&self.pool)
@@ -174,7 +231,10 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
-        sqlx::query("UPDATE auth_user SET last_login = ?1 WHERE id = ?2")
+        let Some(sql) = &self.users.set_last_login else {
+            return Ok(());
+        };
+        sqlx::query(AssertSqlSafe(sql.clone()))
             .bind(django_datetime(at))
             .bind(id)
             .execute(&self.pool)
@@ -186,33 +246,33 @@ impl UserStore for SqliteStore {
 #[async_trait]
 impl UserDirectory for SqliteStore {
     async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(select_users!("ORDER BY id"))
+        let rows = sqlx::query(AssertSqlSafe(self.users.list.clone()))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn create_user(&self, u: &NewUser) -> Result<User> {
-        let r = sqlx::query(
-            "INSERT INTO auth_user (password, last_login, is_superuser, username, last_name, \
-             email, is_staff, is_active, date_joined, first_name) \
-             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(&u.password_hash)
-        .bind(u.is_superuser)
-        .bind(&u.username)
-        .bind(&u.last_name)
-        .bind(&u.email)
-        .bind(u.is_staff)
-        .bind(u.is_active)
-        .bind(django_datetime(u.date_joined))
-        .bind(&u.first_name)
-        .execute(&self.pool)
-        .await?;
+        let (fields, sql) = &self.users.insert;
+        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+        for f in fields {
+            q = match f {
+                NewUserField::Password => q.bind(&u.password_hash),
+                NewUserField::Login | NewUserField::Username => q.bind(&u.username),
+                NewUserField::IsActive => q.bind(u.is_active),
+                NewUserField::Email => q.bind(&u.email),
+                NewUserField::FirstName => q.bind(&u.first_name),
+                NewUserField::LastName => q.bind(&u.last_name),
+                NewUserField::IsStaff => q.bind(u.is_staff),
+                NewUserField::IsSuperuser => q.bind(u.is_superuser),
+                NewUserField::DateJoined => q.bind(django_datetime(u.date_joined)),
+            };
+        }
+        let r = q.execute(&self.pool).await?;
         if r.rows_affected() == 0 {
             return Err(Error::UsernameTaken(u.username.clone()));
         }
-        self.user_by_id(r.last_insert_rowid())
+        self.user_by_username(&u.username)
             .await?
             .ok_or_else(|| Error::BadRow {
                 table: "auth_user",
@@ -221,7 +281,13 @@ impl UserDirectory for SqliteStore {
     }
 
     async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_user SET is_active = ?1 WHERE id = ?2")
+        let Some(sql) = &self.users.set_active else {
+            return Err(Error::BadUserTable(format!(
+                "{} has no is_active column",
+                self.users.table.table
+            )));
+        };
+        let r = sqlx::query(AssertSqlSafe(sql.clone()))
             .bind(active)
             .bind(id)
             .execute(&self.pool)
@@ -230,10 +296,30 @@ impl UserDirectory for SqliteStore {
     }
 
     async fn delete_user(&self, id: i64) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM auth_user WHERE id = ?1")
+        // Django's tables refer to the user without database-level actions (Django acts
+        // in Python): do what its `on_delete` says before the row goes.
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE token_blacklist_outstandingtoken SET user_id = NULL WHERE user_id = ?1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        for (table, column) in DJANGO_USER_CASCADES {
+            if (&mut *tx).table_exists(table).await? {
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM \"{table}\" WHERE \"{column}\" = ?1"
+                )))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let r = sqlx::query(AssertSqlSafe(self.users.delete.clone()))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 }
@@ -263,8 +349,8 @@ impl TokenLedger for SqliteStore {
         let mut loan = self.readers.get().await?;
         let row = sqlx::query(
             "SELECT f.id, f.user_id, f.created_at, f.revoked_at, f.user_key \
-             FROM tessera_token_family f \
-             JOIN token_blacklist_outstandingtoken o ON o.family_id = f.id WHERE o.jti = ?1",
+             FROM tessera_token_family f JOIN tessera_token t ON t.family_id = f.id \
+             JOIN token_blacklist_outstandingtoken o ON o.id = t.token_id WHERE o.jti = ?1",
         )
         .bind(jti)
         .fetch_optional(loan.conn()?)
@@ -310,7 +396,8 @@ impl TokenLedger for SqliteStore {
         at: i64,
     ) -> Result<Vec<RevokedFamily>> {
         let mut tx = self.write_tx().await?;
-        let revoked = ledger::revoke_user(&mut *tx, user_key, user_id, at).await?;
+        let revoked =
+            ledger::revoke_user(&mut self.ledger_tx(&mut tx), user_key, user_id, at).await?;
         tx.commit().await?;
         Ok(revoked)
     }
@@ -333,15 +420,19 @@ impl TokenLedger for SqliteStore {
 
     async fn flush_expired(&self, now: i64) -> Result<u64> {
         let mut tx = self.write_tx().await?;
-        let r = sqlx::query("DELETE FROM token_blacklist_outstandingtoken WHERE expires_at <= ?1")
-            .bind(django_datetime(now))
-            .execute(&mut *tx)
-            .await?;
+        let mut flushed = 0;
+        loop {
+            let ids = Self::expired_ids(&mut tx, now, 10_000).await?;
+            if ids.is_empty() {
+                break;
+            }
+            flushed += Self::delete_tokens(&mut tx, &ids).await?;
+        }
         // A family with no tokens left can never be used again; a revoked one is kept a
         // day longer, for instances rebuilding their access-token revocation set.
         sqlx::query(
             "DELETE FROM tessera_token_family WHERE NOT EXISTS (SELECT 1 FROM \
-             token_blacklist_outstandingtoken o WHERE o.family_id = tessera_token_family.id) \
+             tessera_token t WHERE t.family_id = tessera_token_family.id) \
              AND (revoked_at IS NULL OR revoked_at <= ?1)",
         )
         .bind(django_datetime(now.saturating_sub(86_400_000_000)))
@@ -353,7 +444,7 @@ impl TokenLedger for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(r.rows_affected())
+        Ok(flushed)
     }
 
     async fn count_expired(&self, now: i64) -> Result<u64> {
@@ -367,15 +458,11 @@ impl TokenLedger for SqliteStore {
     }
 
     async fn flush_expired_batch(&self, now: i64, limit: u64) -> Result<u64> {
-        let r = sqlx::query(
-            "DELETE FROM token_blacklist_outstandingtoken WHERE id IN (SELECT id FROM \
-             token_blacklist_outstandingtoken WHERE expires_at <= ?1 LIMIT ?2)",
-        )
-        .bind(django_datetime(now))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected())
+        let mut tx = self.write_tx().await?;
+        let ids = Self::expired_ids(&mut tx, now, limit).await?;
+        let flushed = Self::delete_tokens(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(flushed)
     }
 
     async fn count_unscrubbed(&self) -> Result<u64> {
@@ -471,6 +558,42 @@ impl LoginThrottle for SqliteStore {
 }
 
 #[async_trait]
+impl SchemaProbe for &mut SqliteConnection {
+    async fn table_exists(&mut self, table: &str) -> Result<bool> {
+        let hit: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
+                .bind(table)
+                .fetch_optional(&mut **self)
+                .await?;
+        Ok(hit.is_some())
+    }
+
+    async fn column_exists(&mut self, table: &str, column: &str) -> Result<bool> {
+        let hit: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+                .bind(table)
+                .bind(column)
+                .fetch_optional(&mut **self)
+                .await?;
+        Ok(hit.is_some())
+    }
+}
+
+impl SqliteStore {
+    /// The versions already applied (none before the first migration).
+    async fn applied_versions(conn: &mut SqliteConnection) -> Result<Vec<i64>> {
+        if !(&mut *conn).table_exists("tessera_migrations").await? {
+            return Ok(Vec::new());
+        }
+        Ok(
+            sqlx::query_scalar("SELECT version FROM tessera_migrations ORDER BY version")
+                .fetch_all(&mut *conn)
+                .await?,
+        )
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<Vec<String>> {
         sqlx::query(
@@ -479,26 +602,35 @@ impl Store for SqliteStore {
         )
         .execute(&self.pool)
         .await?;
+        if !self.users.table.is_django_default() {
+            let mut conn = self.pool.acquire().await?;
+            if !(&mut *conn).table_exists(&self.users.table.table).await? {
+                return Err(Error::BadUserTable(format!(
+                    "the user table {} does not exist in this database: a custom user table \
+                     is the Django project's (run its migrate first), Tessera creates only auth_user",
+                    self.users.table.table
+                )));
+            }
+        }
         let mut applied = Vec::new();
         for m in SQLITE {
             let mut tx = self.write_tx().await?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM tessera_migrations WHERE version = ?1")
-                    .bind(m.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_some() {
+            if Self::applied_versions(&mut tx).await?.contains(&m.version) {
                 continue;
             }
-            // The SQL is a constant compiled into the binary, never user input.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| Error::Migration {
-                    version: m.version,
-                    name: m.name,
-                    source,
-                })?;
+            let parts = plan_parts(&mut &mut *tx, m, &self.users.table).await?;
+            for part in parts.iter().filter(|p| p.runs) {
+                // The SQL is compiled into the binary; only validated identifiers of the
+                // user table are substituted into it.
+                sqlx::raw_sql(AssertSqlSafe(part.sql.clone()))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|source| Error::Migration {
+                        version: m.version,
+                        name: m.name,
+                        source,
+                    })?;
+            }
             sqlx::query(
                 "INSERT INTO tessera_migrations (version, name, applied_at) \
                  VALUES (?1, ?2, datetime('now'))",
@@ -511,6 +643,10 @@ impl Store for SqliteStore {
             applied.push(m.name.to_owned());
         }
         Ok(applied)
+    }
+
+    fn user_table(&self) -> &UserTable {
+        &self.users.table
     }
 
     async fn login_state(
@@ -526,21 +662,12 @@ impl Store for SqliteStore {
         // One row whatever exists: the user's columns and each counter are NULL when
         // missing (a NULL key matches nothing).
         let mut loan = self.readers.get().await?;
-        let row = sqlx::query(
-            "SELECT u.id, u.password, u.last_login, u.is_superuser, u.username, u.last_name, \
-             u.email, u.is_staff, u.is_active, u.date_joined, u.first_name, \
-             t1.failures AS failures1, t1.window_start AS start1, \
-             t2.failures AS failures2, t2.window_start AS start2 \
-             FROM (SELECT 1) AS one \
-             LEFT JOIN auth_user AS u ON u.username = ?1 \
-             LEFT JOIN tessera_login_throttle AS t1 ON t1.key = ?2 \
-             LEFT JOIN tessera_login_throttle AS t2 ON t2.key = ?3",
-        )
-        .bind(username)
-        .bind(key1)
-        .bind(key2)
-        .fetch_one(loan.conn()?)
-        .await;
+        let row = sqlx::query(AssertSqlSafe(self.users.login_state.clone()))
+            .bind(username)
+            .bind(key1)
+            .bind(key2)
+            .fetch_one(loan.conn()?)
+            .await;
         let row = loan.kept(row)?;
         login_state_from_row(&row, [key1, key2], now, window, user_from_row)
     }

@@ -7,11 +7,3 @@ CREATE TABLE IF NOT EXISTS "tessera_token_family" (
 );
 CREATE INDEX IF NOT EXISTS "tessera_token_family_user_id" ON "tessera_token_family" ("user_id");
 CREATE INDEX IF NOT EXISTS "tessera_token_family_revoked_at" ON "tessera_token_family" ("revoked_at");
-
-ALTER TABLE "token_blacklist_outstandingtoken"
-    ADD COLUMN IF NOT EXISTS "family_id" varchar(32) NULL
-    REFERENCES "tessera_token_family" ("id") ON DELETE SET NULL;
-CREATE INDEX IF NOT EXISTS "tessera_outstandingtoken_family_id"
-    ON "token_blacklist_outstandingtoken" ("family_id");
-
-ALTER TABLE "token_blacklist_blacklistedtoken" ADD COLUMN IF NOT EXISTS "reason" varchar(16) NULL;

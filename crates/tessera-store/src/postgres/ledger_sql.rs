@@ -2,100 +2,157 @@
 //! the transactions of [`crate::ledger`]. Times are `timestamptz`, bound as microseconds;
 //! a family revocation is announced on the revocation channel when its transaction
 //! commits.
+//!
+//! Django's `token_blacklist` tables hold exactly what Simple JWT writes; Tessera's own
+//! knowledge lives beside them (`tessera_token`: a token's family;
+//! `tessera_blacklist_reason`: why it was blacklisted), written in the same statement as
+//! the Django row through data-modifying `WITH` clauses, so no round trip is added.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::{PgConnection, Row as _};
+use sqlx::{AssertSqlSafe, PgConnection, Row as _};
 
 use super::REVOCATION_CHANNEL;
 use crate::ledger::{Blacklisting, LedgerTx};
+use crate::user_sql::UserSql;
 use crate::{OutstandingToken, Result, RevokedFamily, token_at_rest};
 
+/// The ledger statements that name the user table, built once per store.
+#[derive(Debug)]
+pub(crate) struct LedgerSql {
+    /// `$1` family, `$2` user id, `$3` created, `$4` user key.
+    insert_family: Arc<str>,
+    /// `$1` token, `$2` created, `$3` expires, `$4` user id, `$5` jti, `$6` family.
+    insert_row: Arc<str>,
+}
+
+impl LedgerSql {
+    pub fn new(users: &UserSql) -> Self {
+        // Families refer to Django's `auth_user`; with another user table they name their
+        // user by key only.
+        let family_user = if users.table.is_django_default() {
+            users.existing_user("$2::int8")
+        } else {
+            "NULL::int4".to_owned()
+        };
+        let insert_family = format!(
+            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) \
+             VALUES ($1, {family_user}, {}, NULL, $4) ON CONFLICT (id) DO NOTHING",
+            ts!("3")
+        );
+        let insert_row = format!(
+            "WITH o AS (INSERT INTO token_blacklist_outstandingtoken \
+             (token, created_at, expires_at, user_id, jti) VALUES ($1, {}, {}, {}, $5) \
+             ON CONFLICT (jti) DO NOTHING RETURNING id) \
+             INSERT INTO tessera_token (token_id, family_id) \
+             SELECT id, $6 FROM o WHERE $6::varchar IS NOT NULL",
+            ts!("2"),
+            ts!("3"),
+            users.existing_user("$4::int8")
+        );
+        LedgerSql {
+            insert_family: insert_family.into(),
+            insert_row: insert_row.into(),
+        }
+    }
+}
+
+/// A connection inside a ledger transaction, with the store's statements.
+pub(crate) struct Tx<'c> {
+    pub conn: &'c mut PgConnection,
+    pub sql: &'c LedgerSql,
+}
+
+/// `WITH b AS (<insert of blacklist rows RETURNING id>)`, then the reason `$3` for each
+/// row it inserted: one statement.
+macro_rules! blacklist_with_reason {
+    ($($insert:expr),+) => {
+        concat!(
+            "WITH b AS (",
+            $($insert,)+
+            " ON CONFLICT (token_id) DO NOTHING RETURNING id) ",
+            "INSERT INTO tessera_blacklist_reason (blacklist_id, reason) SELECT id, $3 FROM b"
+        )
+    };
+}
+
 #[async_trait]
-impl LedgerTx for PgConnection {
+impl LedgerTx for Tx<'_> {
     async fn ensure_family(&mut self, t: &OutstandingToken) -> Result<()> {
-        let tx = self;
         if let Some(family) = &t.family_id {
-            sqlx::query(concat!(
-                "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) ",
-                "VALUES ($1, (SELECT id FROM auth_user WHERE id = $2::int8), ",
-                ts!("3"),
-                ", NULL, $4) ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(family)
-            .bind(t.user_id)
-            .bind(t.created_at)
-            .bind(&t.user_key)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(AssertSqlSafe(self.sql.insert_family.clone()))
+                .bind(family)
+                .bind(t.user_id)
+                .bind(t.created_at)
+                .bind(&t.user_key)
+                .execute(&mut *self.conn)
+                .await?;
         }
         Ok(())
     }
 
     async fn insert_row(&mut self, t: &OutstandingToken) -> Result<()> {
-        let tx = self;
-        sqlx::query(concat!(
-            "INSERT INTO token_blacklist_outstandingtoken ",
-            "(token, created_at, expires_at, user_id, jti, family_id) VALUES ($1, ",
-            ts!("2"),
-            ", ",
-            ts!("3"),
-            ", (SELECT id FROM auth_user WHERE id = $4::int8), $5, $6) ON CONFLICT (jti) DO NOTHING"
-        ))
-        .bind(token_at_rest(&t.token))
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.user_id)
-        .bind(&t.jti)
-        .bind(&t.family_id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(AssertSqlSafe(self.sql.insert_row.clone()))
+            .bind(token_at_rest(&t.token))
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.user_id)
+            .bind(&t.jti)
+            .bind(&t.family_id)
+            .execute(&mut *self.conn)
+            .await?;
         Ok(())
     }
 
     async fn blacklist_jti(&mut self, jti: &str, at: i64, reason: &str) -> Result<u64> {
-        let tx = self;
-        let r = sqlx::query(concat!(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
-        ts!("1"),
-        ", id, $3 FROM token_blacklist_outstandingtoken WHERE jti = $2 ",
-        "ON CONFLICT (token_id) DO NOTHING"
-    ))
-    .bind(at)
-    .bind(jti)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
+        let r = sqlx::query(blacklist_with_reason!(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) SELECT ",
+            ts!("1"),
+            ", id FROM token_blacklist_outstandingtoken WHERE jti = $2"
+        ))
+        .bind(at)
+        .bind(jti)
+        .bind(reason)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(r.rows_affected())
     }
 
     async fn family_of_jti(&mut self, jti: &str) -> Result<Option<String>> {
-        let family: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = $1",
+        Ok(sqlx::query_scalar(
+            "SELECT t.family_id FROM token_blacklist_outstandingtoken o \
+             JOIN tessera_token t ON t.token_id = o.id WHERE o.jti = $1",
         )
         .bind(jti)
-        .fetch_optional(&mut *self)
-        .await?;
-        Ok(family.flatten())
+        .fetch_optional(&mut *self.conn)
+        .await?)
     }
 
     async fn set_family(&mut self, jti: &str, family: &str) -> Result<()> {
-        sqlx::query("UPDATE token_blacklist_outstandingtoken SET family_id = $1 WHERE jti = $2")
-            .bind(family)
-            .bind(jti)
-            .execute(&mut *self)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tessera_token (token_id, family_id) \
+             SELECT id, $1 FROM token_blacklist_outstandingtoken WHERE jti = $2 \
+             ON CONFLICT (token_id) DO UPDATE SET family_id = excluded.family_id",
+        )
+        .bind(family)
+        .bind(jti)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
     async fn blacklisting(&mut self, jti: &str) -> Result<Blacklisting> {
         let row = sqlx::query(concat!(
-            "SELECT b.reason, ",
+            "SELECT r.reason, ",
             micros!("b.blacklisted_at"),
-            ", o.family_id FROM token_blacklist_blacklistedtoken b ",
-            "JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = $1"
+            ", t.family_id FROM token_blacklist_blacklistedtoken b ",
+            "JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id ",
+            "LEFT JOIN tessera_blacklist_reason r ON r.blacklist_id = b.id ",
+            "LEFT JOIN tessera_token t ON t.token_id = o.id WHERE o.jti = $1"
         ))
         .bind(jti)
-        .fetch_one(&mut *self)
+        .fetch_one(&mut *self.conn)
         .await?;
         Ok(Blacklisting {
             reason: row.try_get(0)?,
@@ -105,7 +162,6 @@ impl LedgerTx for PgConnection {
     }
 
     async fn revoke_family(&mut self, family: &str, at: i64) -> Result<Option<RevokedFamily>> {
-        let tx = self;
         let r = sqlx::query(concat!(
             "UPDATE tessera_token_family SET revoked_at = ",
             ts!("1"),
@@ -113,18 +169,18 @@ impl LedgerTx for PgConnection {
         ))
         .bind(at)
         .bind(family)
-        .execute(&mut *tx)
+        .execute(&mut *self.conn)
         .await?;
-        sqlx::query(concat!(
-        "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
-        ts!("1"),
-        ", id, 'revoked' FROM token_blacklist_outstandingtoken WHERE family_id = $2 ",
-        "ON CONFLICT (token_id) DO NOTHING"
-    ))
-    .bind(at)
-    .bind(family)
-    .execute(&mut *tx)
-    .await?;
+        sqlx::query(blacklist_with_reason!(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) SELECT ",
+            ts!("1"),
+            ", token_id FROM tessera_token WHERE family_id = $2"
+        ))
+        .bind(at)
+        .bind(family)
+        .bind("revoked")
+        .execute(&mut *self.conn)
+        .await?;
         if r.rows_affected() != 1 {
             return Ok(None);
         }
@@ -132,7 +188,7 @@ impl LedgerTx for PgConnection {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(REVOCATION_CHANNEL)
             .bind(format!("{family} {at}"))
-            .execute(&mut *tx)
+            .execute(&mut *self.conn)
             .await?;
         Ok(Some(RevokedFamily {
             id: family.to_owned(),
@@ -152,21 +208,21 @@ impl LedgerTx for PgConnection {
         )
         .bind(user_key)
         .bind(user_id)
-        .fetch_all(&mut *self)
+        .fetch_all(&mut *self.conn)
         .await?)
     }
 
     async fn blacklist_user_rows(&mut self, user_id: i64, at: i64) -> Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) SELECT ",
+        sqlx::query(blacklist_with_reason!(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) SELECT ",
             ts!("1"),
-            ", id, 'revoked' FROM token_blacklist_outstandingtoken WHERE user_id = $2::int8 AND expires_at > ",
-            ts!("1"),
-            " ON CONFLICT (token_id) DO NOTHING"
+            ", id FROM token_blacklist_outstandingtoken WHERE user_id = $2::int8 AND expires_at > ",
+            ts!("1")
         ))
         .bind(at)
         .bind(user_id)
-        .execute(&mut *self)
+        .bind("revoked")
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }

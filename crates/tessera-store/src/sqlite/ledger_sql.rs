@@ -1,37 +1,77 @@
 //! SQLite's statements for the ledger ([`LedgerTx`]): the per-database layer under the
 //! transactions of [`crate::ledger`]. Times are Django's datetime text.
+//!
+//! Django's `token_blacklist` tables hold exactly what Simple JWT writes; what Tessera
+//! knows beyond that lives in its own tables beside them, keyed by their rows and
+//! deleted with them: `tessera_token` (a token's family) and `tessera_blacklist_reason`
+//! (why it was blacklisted).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteArguments;
-use sqlx::{Row as _, Sqlite, SqliteConnection};
+use sqlx::{AssertSqlSafe, Row as _, Sqlite, SqliteConnection};
 use tessera_core::clock::django_datetime;
 
 use tessera_core::clock::parse_django_datetime;
 
 use crate::Error;
 use crate::ledger::{Blacklisting, LedgerTx};
+use crate::user_sql::UserSql;
 use crate::{OutstandingToken, Result, RevokedFamily, token_at_rest};
 
-/// The family a ledger row starts, unless it exists. Reads the row's values as
-/// [`bind_row`] binds them.
-pub(crate) const INSERT_FAMILY: &str = "INSERT INTO tessera_token_family \
-     (id, user_id, created_at, revoked_at, user_key) \
-     VALUES (?6, (SELECT id FROM auth_user WHERE id = ?4), ?2, NULL, ?7) \
-     ON CONFLICT (id) DO NOTHING";
+/// The ledger statements that name the user table (its existence guard), built once per
+/// store.
+#[derive(Debug)]
+pub(crate) struct LedgerSql {
+    /// The family a ledger row starts, unless it exists. Values as [`bind_row`].
+    insert_family: Arc<str>,
+    /// A ledger row (and its family link), unless its jti is known. Values as
+    /// [`bind_row`].
+    insert_row: Arc<str>,
+    /// Both, as one transaction in one round trip (the writer's lone login).
+    pub outstand_alone: Arc<str>,
+}
 
-/// A ledger row, unless its jti is known; the user reference is dropped when that user no
-/// longer exists. Values as [`bind_row`] binds them.
-pub(crate) const INSERT_ROW: &str = "INSERT INTO token_blacklist_outstandingtoken \
-     (token, created_at, expires_at, user_id, jti, family_id) \
-     VALUES (?1, ?2, ?3, (SELECT id FROM auth_user WHERE id = ?4), ?5, ?6) \
-     ON CONFLICT (jti) DO NOTHING";
+impl LedgerSql {
+    pub fn new(users: &UserSql) -> Self {
+        // Families refer to Django's `auth_user`; with another user table they name their
+        // user by key only.
+        let family_user = if users.table.is_django_default() {
+            users.existing_user("?4")
+        } else {
+            "NULL".to_owned()
+        };
+        let insert_family = format!(
+            "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) \
+             VALUES (?6, {family_user}, ?2, NULL, ?7) ON CONFLICT (id) DO NOTHING"
+        );
+        let insert_row = format!(
+            "INSERT INTO token_blacklist_outstandingtoken \
+             (token, created_at, expires_at, user_id, jti) \
+             VALUES (?1, ?2, ?3, {}, ?5) ON CONFLICT (jti) DO NOTHING; \
+             INSERT INTO tessera_token (token_id, family_id) \
+             SELECT id, ?6 FROM token_blacklist_outstandingtoken WHERE jti = ?5 AND ?6 IS NOT NULL \
+             ON CONFLICT (token_id) DO NOTHING",
+            users.existing_user("?4")
+        );
+        let outstand_alone = format!("BEGIN IMMEDIATE; {insert_family}; {insert_row}; COMMIT");
+        LedgerSql {
+            insert_family: insert_family.into(),
+            insert_row: insert_row.into(),
+            outstand_alone: outstand_alone.into(),
+        }
+    }
+}
 
-/// Both, as one transaction in one round trip ([`outstand_alone`]).
-pub(crate) static OUTSTAND_ALONE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE; {INSERT_FAMILY}; {INSERT_ROW}; COMMIT"));
+/// A connection inside a ledger transaction, with the store's statements.
+pub(crate) struct Tx<'c> {
+    pub conn: &'c mut SqliteConnection,
+    pub sql: &'c LedgerSql,
+}
 
 /// Binds a ledger row's values as `?1`…`?7`: token, created, expires, user, jti, family,
-/// user key (the last read only by the family insert).
+/// user key.
 pub(crate) fn bind_row<'q>(
     query: sqlx::query::Query<'q, Sqlite, SqliteArguments>,
     t: &'q OutstandingToken,
@@ -46,65 +86,96 @@ pub(crate) fn bind_row<'q>(
         .bind(&t.user_key)
 }
 
+/// Gives the blacklist rows written at `?1` for the outstanding ids `tokens` selects
+/// (from `?2`) the reason `revoked`; rows that had a reason keep it.
+macro_rules! reasons_revoked {
+    ($tokens:literal) => {
+        concat!(
+            "INSERT INTO tessera_blacklist_reason (blacklist_id, reason) \
+             SELECT b.id, 'revoked' FROM token_blacklist_blacklistedtoken b \
+             WHERE b.blacklisted_at = ?1 AND b.token_id IN (",
+            $tokens,
+            ") ON CONFLICT (blacklist_id) DO NOTHING"
+        )
+    };
+}
+
 #[async_trait]
-impl LedgerTx for SqliteConnection {
+impl LedgerTx for Tx<'_> {
     async fn ensure_family(&mut self, t: &OutstandingToken) -> Result<()> {
         if t.family_id.is_some() {
-            bind_row(sqlx::query(INSERT_FAMILY), t)
-                .execute(&mut *self)
-                .await?;
+            bind_row(
+                sqlx::query(AssertSqlSafe(self.sql.insert_family.clone())),
+                t,
+            )
+            .execute(&mut *self.conn)
+            .await?;
         }
         Ok(())
     }
 
     async fn insert_row(&mut self, t: &OutstandingToken) -> Result<()> {
-        bind_row(sqlx::query(INSERT_ROW), t)
-            .execute(&mut *self)
+        bind_row(sqlx::query(AssertSqlSafe(self.sql.insert_row.clone())), t)
+            .execute(&mut *self.conn)
             .await?;
         Ok(())
     }
 
     async fn blacklist_jti(&mut self, jti: &str, at: i64, reason: &str) -> Result<u64> {
         let r = sqlx::query(
-            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
-             SELECT ?1, id, ?3 FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             SELECT ?1, id FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
              ON CONFLICT (token_id) DO NOTHING",
         )
         .bind(django_datetime(at))
         .bind(jti)
-        .bind(reason)
-        .execute(&mut *self)
+        .execute(&mut *self.conn)
         .await?;
+        if r.rows_affected() == 1 {
+            sqlx::query(
+                "INSERT INTO tessera_blacklist_reason (blacklist_id, reason) \
+                 VALUES (last_insert_rowid(), ?1)",
+            )
+            .bind(reason)
+            .execute(&mut *self.conn)
+            .await?;
+        }
         Ok(r.rows_affected())
     }
 
     async fn family_of_jti(&mut self, jti: &str) -> Result<Option<String>> {
-        let family: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT family_id FROM token_blacklist_outstandingtoken WHERE jti = ?1",
+        Ok(sqlx::query_scalar(
+            "SELECT t.family_id FROM token_blacklist_outstandingtoken o \
+             JOIN tessera_token t ON t.token_id = o.id WHERE o.jti = ?1",
         )
         .bind(jti)
-        .fetch_optional(&mut *self)
-        .await?;
-        Ok(family.flatten())
+        .fetch_optional(&mut *self.conn)
+        .await?)
     }
 
     async fn set_family(&mut self, jti: &str, family: &str) -> Result<()> {
-        sqlx::query("UPDATE token_blacklist_outstandingtoken SET family_id = ?1 WHERE jti = ?2")
-            .bind(family)
-            .bind(jti)
-            .execute(&mut *self)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tessera_token (token_id, family_id) \
+             SELECT id, ?1 FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
+             ON CONFLICT (token_id) DO UPDATE SET family_id = excluded.family_id",
+        )
+        .bind(family)
+        .bind(jti)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 
     async fn blacklisting(&mut self, jti: &str) -> Result<Blacklisting> {
         let row = sqlx::query(
-            "SELECT b.reason, b.blacklisted_at, o.family_id \
+            "SELECT r.reason, b.blacklisted_at, t.family_id \
              FROM token_blacklist_blacklistedtoken b \
-             JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id WHERE o.jti = ?1",
+             JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id \
+             LEFT JOIN tessera_blacklist_reason r ON r.blacklist_id = b.id \
+             LEFT JOIN tessera_token t ON t.token_id = o.id WHERE o.jti = ?1",
         )
         .bind(jti)
-        .fetch_one(&mut *self)
+        .fetch_one(&mut *self.conn)
         .await?;
         Ok(Blacklisting {
             reason: row.try_get(0)?,
@@ -119,16 +190,23 @@ impl LedgerTx for SqliteConnection {
         )
         .bind(django_datetime(at))
         .bind(family)
-        .execute(&mut *self)
+        .execute(&mut *self.conn)
         .await?;
         sqlx::query(
-            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
-         SELECT ?1, id, 'revoked' FROM token_blacklist_outstandingtoken WHERE family_id = ?2 \
-         ON CONFLICT (token_id) DO NOTHING",
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             SELECT ?1, token_id FROM tessera_token WHERE family_id = ?2 \
+             ON CONFLICT (token_id) DO NOTHING",
         )
         .bind(django_datetime(at))
         .bind(family)
-        .execute(&mut *self)
+        .execute(&mut *self.conn)
+        .await?;
+        sqlx::query(reasons_revoked!(
+            "SELECT token_id FROM tessera_token WHERE family_id = ?2"
+        ))
+        .bind(django_datetime(at))
+        .bind(family)
+        .execute(&mut *self.conn)
         .await?;
         Ok((r.rows_affected() == 1).then(|| RevokedFamily {
             id: family.to_owned(),
@@ -147,19 +225,26 @@ impl LedgerTx for SqliteConnection {
         )
         .bind(user_key)
         .bind(user_id)
-        .fetch_all(&mut *self)
+        .fetch_all(&mut *self.conn)
         .await?)
     }
 
     async fn blacklist_user_rows(&mut self, user_id: i64, at: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id, reason) \
-             SELECT ?1, id, 'revoked' FROM token_blacklist_outstandingtoken \
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             SELECT ?1, id FROM token_blacklist_outstandingtoken \
              WHERE user_id = ?2 AND expires_at > ?1 ON CONFLICT (token_id) DO NOTHING",
         )
         .bind(django_datetime(at))
         .bind(user_id)
-        .execute(&mut *self)
+        .execute(&mut *self.conn)
+        .await?;
+        sqlx::query(reasons_revoked!(
+            "SELECT id FROM token_blacklist_outstandingtoken WHERE user_id = ?2"
+        ))
+        .bind(django_datetime(at))
+        .bind(user_id)
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }

@@ -2,11 +2,13 @@
 //! store. Concurrent writes are committed together (one fsync per batch), and each caller
 //! hears back only after the batch it was in has committed.
 
+use std::sync::Arc;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Connection as _};
 use tokio::sync::{mpsc, oneshot};
 
-use super::ledger_sql::{OUTSTAND_ALONE, bind_row};
+use super::ledger_sql::{LedgerSql, Tx, bind_row};
 use crate::{Error, OutstandingToken, Result, RevokedFamily, RotateOutcome, RotationTimes, ledger};
 
 /// A ledger write for the group-commit writer.
@@ -46,7 +48,12 @@ fn writer_gone() -> Error {
 
 /// Runs one write inside the open batch transaction. `Ok((result, keep))`: when `keep`
 /// is false the write's changes are rolled back (a refused rotation leaves no trace).
-async fn apply(conn: &mut sqlx::SqliteConnection, op: &WriteOp) -> Result<(WriteResult, bool)> {
+async fn apply(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &LedgerSql,
+    op: &WriteOp,
+) -> Result<(WriteResult, bool)> {
+    let conn = &mut Tx { conn, sql };
     match op {
         WriteOp::Outstand(t) => {
             ledger::outstand(conn, t).await?;
@@ -77,6 +84,7 @@ pub(super) async fn writer_loop(
     options: SqliteConnectOptions,
     conn: SqliteConnection,
     mut rx: mpsc::Receiver<WriteJob>,
+    sql: Arc<LedgerSql>,
 ) {
     let mut conn = Some(conn);
     while let Some(first) = rx.recv().await {
@@ -88,9 +96,9 @@ pub(super) async fn writer_loop(
             }
         }
         let results = match conn.take() {
-            Some(c) => run_batch(conn.insert(c), &batch).await,
+            Some(c) => run_batch(conn.insert(c), &sql, &batch).await,
             None => match options.connect().await {
-                Ok(c) => run_batch(conn.insert(c), &batch).await,
+                Ok(c) => run_batch(conn.insert(c), &sql, &batch).await,
                 Err(e) => Err(e.into()),
             },
         };
@@ -118,6 +126,7 @@ pub(super) async fn writer_loop(
 /// the connection may be mid-transaction; `Ok` holds each write's own outcome.
 async fn run_batch(
     conn: &mut SqliteConnection,
+    sql: &LedgerSql,
     batch: &[WriteJob],
 ) -> Result<Vec<Result<WriteResult>>> {
     if let [job] = batch
@@ -125,7 +134,9 @@ async fn run_batch(
         && t.family_id.is_some()
     {
         return Ok(vec![
-            outstand_alone(conn, t).await?.map(|()| WriteResult::Done),
+            outstand_alone(conn, sql, t)
+                .await?
+                .map(|()| WriteResult::Done),
         ]);
     }
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -133,7 +144,7 @@ async fn run_batch(
     // is rolling back the whole transaction. Two statements fewer, each a round trip to
     // SQLite's thread.
     if let [job] = batch {
-        return Ok(vec![match apply(&mut tx, &job.op).await {
+        return Ok(vec![match apply(&mut tx, sql, &job.op).await {
             Ok((r, true)) => {
                 tx.commit().await?;
                 Ok(r)
@@ -151,7 +162,7 @@ async fn run_batch(
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         sqlx::query("SAVEPOINT w").execute(&mut *tx).await?;
-        match apply(&mut tx, &job.op).await {
+        match apply(&mut tx, sql, &job.op).await {
             Ok((r, true)) => {
                 sqlx::query("RELEASE w").execute(&mut *tx).await?;
                 results.push(Ok(r));
@@ -177,10 +188,17 @@ async fn run_batch(
 /// of four. The same statements as [`insert_outstanding`]; if any fails the transaction
 /// is rolled back and the write's error is the inner one. The outer error says the
 /// rollback failed too, so the connection must not be used again.
-async fn outstand_alone(conn: &mut SqliteConnection, t: &OutstandingToken) -> Result<Result<()>> {
-    let done = bind_row(sqlx::query(OUTSTAND_ALONE.as_str()), t)
-        .execute(&mut *conn)
-        .await;
+async fn outstand_alone(
+    conn: &mut SqliteConnection,
+    sql: &LedgerSql,
+    t: &OutstandingToken,
+) -> Result<Result<()>> {
+    let done = bind_row(
+        sqlx::query(sqlx::AssertSqlSafe(sql.outstand_alone.clone())),
+        t,
+    )
+    .execute(&mut *conn)
+    .await;
     if let Err(e) = done {
         // Fails harmlessly when `BEGIN` itself failed (nothing is open then); any other
         // failure leaves the connection to be replaced.

@@ -1,0 +1,281 @@
+//! The user statements of a store, built from its [`UserTable`] once when it opens.
+
+use crate::user_table::UserTable;
+
+/// `"name"`, for a validated identifier.
+pub(crate) fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// The SQL dialect a statement is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    Sqlite,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres,
+}
+
+impl Dialect {
+    /// The `n`th placeholder.
+    fn p(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
+    /// The integer id placeholder `n` (PostgreSQL's `integer` id compared with `int8`).
+    fn id_p(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}::int8"),
+        }
+    }
+
+    /// A time placeholder: Django's datetime text on SQLite (bound as text), a
+    /// `timestamptz` from integer microseconds on PostgreSQL.
+    fn time_p(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => {
+                format!("(TIMESTAMPTZ 'epoch' + ${n}::int8 * INTERVAL '1 microsecond')")
+            }
+        }
+    }
+}
+
+/// The user statements of one store, built from its [`UserTable`]. Shared text
+/// (`Arc<str>`), so a query borrows it without copying.
+#[derive(Debug)]
+pub(crate) struct UserSql {
+    pub table: UserTable,
+    /// `?1` = id.
+    pub by_id: std::sync::Arc<str>,
+    /// `?1` = login.
+    pub by_login: std::sync::Arc<str>,
+    /// Every user, by id.
+    pub list: std::sync::Arc<str>,
+    /// `?1` = hash, `?2` = id.
+    pub set_password: std::sync::Arc<str>,
+    /// `?1` = time, `?2` = id; `None` without a `last_login` column.
+    pub set_last_login: Option<std::sync::Arc<str>>,
+    /// `?1` = active, `?2` = id; `None` without an `is_active` column.
+    pub set_active: Option<std::sync::Arc<str>>,
+    /// `?1` = id.
+    pub delete: std::sync::Arc<str>,
+    /// The columns of [`NewUser`](crate::NewUser) the table has, in bind order, and
+    /// the insert statement (returning nothing; ids are read back by login).
+    pub insert: (Vec<NewUserField>, std::sync::Arc<str>),
+    /// Login state: the user by login (`?1`) and two throttle counters (`?2`, `?3`).
+    pub login_state: std::sync::Arc<str>,
+    /// `(SELECT id FROM <table> WHERE id = <placeholder>)`, the ledger's guard that a
+    /// user reference names a user that still exists. Formatted with the placeholder.
+    pub exists_prefix: String,
+}
+
+/// A field of [`NewUser`](crate::NewUser), in the order an insert binds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NewUserField {
+    Password,
+    Login,
+    Username,
+    IsActive,
+    Email,
+    FirstName,
+    LastName,
+    IsStaff,
+    IsSuperuser,
+    DateJoined,
+}
+
+impl UserSql {
+    pub fn new(table: UserTable, d: Dialect) -> Self {
+        let t = quoted(&table.table);
+        let select = |rest: &str| format!("SELECT {} FROM {t} AS u {rest}", select_list(&table, d));
+        let id = quoted(&table.id);
+        let by_id = select(&format!("WHERE u.{id} = {}", d.id_p(1)));
+        let by_login = select(&format!("WHERE u.{} = {}", quoted(&table.login), d.p(1)));
+        let list = select(&format!("ORDER BY u.{id}"));
+        let set_password = format!(
+            "UPDATE {t} SET {} = {} WHERE {id} = {}",
+            quoted(&table.password),
+            d.p(1),
+            d.id_p(2)
+        );
+        let set_last_login = table.last_login.as_ref().map(|c| {
+            format!(
+                "UPDATE {t} SET {} = {} WHERE {id} = {}",
+                quoted(c),
+                d.time_p(1),
+                d.id_p(2)
+            )
+        });
+        let set_active = table.is_active.as_ref().map(|c| {
+            format!(
+                "UPDATE {t} SET {} = {} WHERE {id} = {}",
+                quoted(c),
+                d.p(1),
+                d.id_p(2)
+            )
+        });
+        let delete = format!("DELETE FROM {t} WHERE {id} = {}", d.id_p(1));
+        let insert = insert_statement(&table, d);
+        let login_state = format!(
+            "SELECT {}, t1.failures AS failures1, t1.window_start AS start1, \
+             t2.failures AS failures2, t2.window_start AS start2 \
+             FROM (SELECT 1) AS one \
+             LEFT JOIN {t} AS u ON u.{} = {} \
+             LEFT JOIN tessera_login_throttle AS t1 ON t1.key = {} \
+             LEFT JOIN tessera_login_throttle AS t2 ON t2.key = {}",
+            select_list(&table, d),
+            quoted(&table.login),
+            d.p(1),
+            d.p(2),
+            d.p(3)
+        );
+        let exists_prefix = format!("(SELECT {id} FROM {t} WHERE {id} = ");
+        let a = |s: String| std::sync::Arc::<str>::from(s);
+        UserSql {
+            by_id: a(by_id),
+            by_login: a(by_login),
+            list: a(list),
+            set_password: a(set_password),
+            set_last_login: set_last_login.map(a),
+            set_active: set_active.map(a),
+            delete: a(delete),
+            insert: (insert.0, a(insert.1)),
+            login_state: a(login_state),
+            exists_prefix,
+            table,
+        }
+    }
+
+    /// The ledger's guard for a user id bound at `placeholder` (NULL when that user
+    /// does not exist, so a deleted user's reference is dropped instead of failing the
+    /// foreign key).
+    pub fn existing_user(&self, placeholder: &str) -> String {
+        format!("{}{placeholder})", self.exists_prefix)
+    }
+}
+
+/// `u.<col> AS <field>, …` for every field [`tessera_core::User`] has, with a constant
+/// in place of each column the table lacks.
+fn select_list(t: &UserTable, d: Dialect) -> String {
+    let col = |c: &str| format!("u.{}", quoted(c));
+    let time = |c: &str| match d {
+        Dialect::Sqlite => col(c),
+        Dialect::Postgres => format!("(EXTRACT(EPOCH FROM {}) * 1000000)::int8", col(c)),
+    };
+    let id = match d {
+        Dialect::Sqlite => col(&t.id),
+        Dialect::Postgres => format!("{}::int8", col(&t.id)),
+    };
+    let (yes, no, none_time) = match d {
+        Dialect::Sqlite => ("1", "0", "NULL"),
+        Dialect::Postgres => ("TRUE", "FALSE", "NULL::int8"),
+    };
+    let text = |c: &Option<String>| c.as_deref().map_or("''".to_owned(), col);
+    let flag = |c: &Option<String>, default: &str| c.as_deref().map_or(default.to_owned(), col);
+    let when = |c: &Option<String>| c.as_deref().map_or(none_time.to_owned(), time);
+    let email = match t.email.as_deref() {
+        Some(e) => col(e),
+        None => "''".to_owned(),
+    };
+    [
+        format!("{id} AS id"),
+        format!("{} AS password", col(&t.password)),
+        format!("{} AS last_login", when(&t.last_login)),
+        format!("{} AS is_superuser", flag(&t.is_superuser, no)),
+        format!("{} AS username", col(&t.login)),
+        format!("{} AS last_name", text(&t.last_name)),
+        format!("{email} AS email"),
+        format!("{} AS is_staff", flag(&t.is_staff, no)),
+        format!("{} AS is_active", flag(&t.is_active, yes)),
+        format!("{} AS date_joined", when(&t.date_joined)),
+        format!("{} AS first_name", text(&t.first_name)),
+    ]
+    .join(", ")
+}
+
+/// The insert of a new user into the columns the table has.
+fn insert_statement(t: &UserTable, d: Dialect) -> (Vec<NewUserField>, String) {
+    use NewUserField as F;
+    let mut fields = vec![(F::Password, t.password.as_str()), (F::Login, &t.login)];
+    let optional = [
+        (F::Username, t.username.as_deref()),
+        (F::IsActive, t.is_active.as_deref()),
+        (F::Email, t.email.as_deref().filter(|e| *e != t.login)),
+        (F::FirstName, t.first_name.as_deref()),
+        (F::LastName, t.last_name.as_deref()),
+        (F::IsStaff, t.is_staff.as_deref()),
+        (F::IsSuperuser, t.is_superuser.as_deref()),
+        (F::DateJoined, t.date_joined.as_deref()),
+    ];
+    fields.extend(
+        optional
+            .into_iter()
+            .filter_map(|(f, c)| c.map(|c| (f, c)))
+            .filter(|(_, c)| *c != t.login),
+    );
+    let columns: Vec<String> = fields.iter().map(|(_, c)| quoted(c)).collect();
+    let values: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (f, _))| match f {
+            F::DateJoined => d.time_p(i + 1),
+            _ => d.p(i + 1),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+        quoted(&t.table),
+        columns.join(", "),
+        values.join(", "),
+        quoted(&t.login)
+    );
+    (fields.into_iter().map(|(f, _)| f).collect(), sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn django_default_reads_every_column() {
+        let sql = UserSql::new(UserTable::default(), Dialect::Sqlite);
+        assert!(
+            sql.by_id
+                .contains("FROM \"auth_user\" AS u WHERE u.\"id\" = ?1")
+        );
+        assert!(sql.by_login.contains("u.\"username\" AS username"));
+        assert!(sql.set_last_login.is_some());
+        assert_eq!(sql.insert.0.len(), 9);
+    }
+
+    #[test]
+    fn absent_columns_read_as_constants_and_are_not_written() {
+        let mut t = UserTable::named("accounts_user");
+        t.login = "email".into();
+        t.is_staff = None;
+        t.is_active = None;
+        t.last_login = None;
+        let sql = UserSql::new(t, Dialect::Postgres);
+        assert!(sql.by_login.contains("WHERE u.\"email\" = $1"));
+        assert!(sql.by_id.contains("TRUE AS is_active"));
+        assert!(sql.by_id.contains("NULL::int8 AS last_login"));
+        assert!(sql.set_last_login.is_none());
+        assert!(sql.set_active.is_none());
+        // The e-mail is the login: inserted once.
+        assert_eq!(sql.insert.1.matches("\"email\"").count(), 2);
+        assert!(!sql.insert.0.contains(&NewUserField::Email));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for bad in ["", "1x", "a b", "a\"b", "a;b", &"x".repeat(64)] {
+            assert!(UserTable::named(bad).validate().is_err(), "{bad:?}");
+        }
+        assert!(UserTable::named("Accounts_User2").validate().is_ok());
+    }
+}
