@@ -110,7 +110,7 @@ fn domain_body(e: &Domain) -> Value {
             let mut map = Map::new();
             for p in problems {
                 let entry = map
-                    .entry(p.field.to_owned())
+                    .entry(p.field.to_string())
                     .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(list) = entry {
                     list.push(Value::from(p.message.as_str()));

@@ -37,6 +37,7 @@
 mod auth;
 mod body;
 mod client_ip;
+mod endpoints;
 mod error;
 mod header;
 mod jwks;
@@ -47,13 +48,14 @@ mod state;
 pub use auth::{Authenticated, OptionalAuthenticated, Stateless, StatelessFor};
 pub use body::{Fields, Validator, json_depth, parse as parse_body};
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
+pub use endpoints::{Endpoint, Endpoints, normalize_path};
 pub use error::{ApiError, Rejection};
 pub use header::{RawToken, raw_token};
 pub use layer::{Security, SecurityLayer};
 pub use routes::{
     allow_header, blacklist_all_route, blacklist_route, jwks_route, obtain_pair_route,
     obtain_sliding_route, options_metadata, pair_check_route, refresh_route, refresh_sliding_route,
-    token_router, verify_route, well_known_router, with_and_without_slash,
+    token_router, token_router_with, verify_route, well_known_router, with_and_without_slash,
 };
 pub use state::{AuthState, HttpConfig};
 pub use tessera_engine::Tessera;

@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::auth::Authenticated;
 use crate::body::{Fields, Validator};
 use crate::client_ip::ClientIp;
+use crate::endpoints::{Endpoint, Endpoints};
 use crate::error::{ApiError, Rejection};
 use crate::state::AuthState;
 
@@ -44,19 +45,29 @@ pub fn token_router<U>() -> Router<AuthState<U>>
 where
     U: AuthUser,
 {
-    let routes: [(&str, MethodRouter<AuthState<U>>); 9] = [
-        ("/token/", obtain_pair_route()),
-        ("/token/refresh/", refresh_route()),
-        ("/token/verify/", verify_route()),
-        ("/token/blacklist/", blacklist_route()),
-        ("/token/blacklist/all/", blacklist_all_route()),
-        ("/token/sliding/", obtain_sliding_route()),
-        ("/token/sliding/refresh/", refresh_sliding_route()),
-        ("/token/valid/", pair_check_route()),
-        ("/token/jwks/", jwks_route()),
-    ];
+    token_router_with(&Endpoints::default())
+}
+
+/// [`token_router`] with each endpoint at the path `endpoints` gives it, and without
+/// the ones it switches off. Panics, as axum does, when two endpoints share a path:
+/// check with [`Endpoints::check_distinct`] first.
+pub fn token_router_with<U>(endpoints: &Endpoints) -> Router<AuthState<U>>
+where
+    U: AuthUser,
+{
     let mut router = Router::new();
-    for (path, mr) in routes {
+    for (endpoint, path) in endpoints.enabled() {
+        let mr = match endpoint {
+            Endpoint::ObtainPair => obtain_pair_route(),
+            Endpoint::Refresh => refresh_route(),
+            Endpoint::Verify => verify_route(),
+            Endpoint::Blacklist => blacklist_route(),
+            Endpoint::BlacklistAll => blacklist_all_route(),
+            Endpoint::ObtainSliding => obtain_sliding_route(),
+            Endpoint::RefreshSliding => refresh_sliding_route(),
+            Endpoint::PairCheck => pair_check_route(),
+            Endpoint::Jwks => jwks_route(),
+        };
         router = with_and_without_slash(router, path, mr);
     }
     router
@@ -200,11 +211,12 @@ handler!(pair_check => pair_check_inner(headers: HeaderMap, fields: Fields));
 /// The login fields, checked as DRF's serializer checks them, and the client.
 fn credentials(
     fields: &Fields,
+    login_field: &str,
     client: ClientIp,
     headers: &HeaderMap,
 ) -> Result<(String, String, ClientInfo), ApiError> {
     let mut v = Validator::new(fields);
-    let username = v.string("username");
+    let username = v.string(login_field);
     let password = v.string("password");
     if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
         v.error(
@@ -227,14 +239,16 @@ fn credentials(
     ))
 }
 
-/// `POST /api/token/`: `{username, password}` → `{refresh, access}`.
+/// `POST /api/token/`: `{username, password}` → `{refresh, access}` (the login field
+/// is named by `USERNAME_FIELD`, as in Simple JWT).
 async fn obtain_pair_inner<U: AuthUser>(
     t: &AuthState<U>,
     client: ClientIp,
     headers: HeaderMap,
     fields: Fields,
 ) -> ApiResult {
-    let (username, password, client) = credentials(&fields, client, &headers)?;
+    let (username, password, client) =
+        credentials(&fields, &t.settings().username_field, client, &headers)?;
     let pair = t.obtain_pair(&username, &password, &client).await?;
     Ok(token_response(
         json!({"refresh": pair.refresh, "access": pair.access}),
@@ -248,7 +262,8 @@ async fn obtain_sliding_inner<U: AuthUser>(
     headers: HeaderMap,
     fields: Fields,
 ) -> ApiResult {
-    let (username, password, client) = credentials(&fields, client, &headers)?;
+    let (username, password, client) =
+        credentials(&fields, &t.settings().username_field, client, &headers)?;
     let token = t.obtain_sliding(&username, &password, &client).await?;
     Ok(token_response(json!({"token": token})))
 }

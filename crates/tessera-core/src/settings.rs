@@ -145,9 +145,15 @@ pub struct Settings {
     /// `AUTH_HEADER_NAME` ("HTTP_AUTHORIZATION"): the header read, in Django's META form.
     #[serde(rename = "AUTH_HEADER_NAME")]
     pub auth_header_name: String,
-    /// `USER_ID_FIELD` ("id"): the user field put into tokens: `id` or `username`.
+    /// `USER_ID_FIELD` ("id"): the user field put into tokens: `id`, or the login field
+    /// (`username`, or whatever `USERNAME_FIELD` names).
     #[serde(rename = "USER_ID_FIELD")]
     pub user_id_field: String,
+    /// `USERNAME_FIELD` ("username"): Django's user model attribute of that name, the
+    /// field users log in with (e.g. `email`). As in Simple JWT, the obtain endpoints
+    /// read the login from the request field of this name.
+    #[serde(rename = "USERNAME_FIELD")]
+    pub username_field: String,
     /// `USER_ID_CLAIM` ("user_id").
     #[serde(rename = "USER_ID_CLAIM")]
     pub user_id_claim: String,
@@ -329,6 +335,7 @@ impl Default for Settings {
             auth_header_types: vec!["Bearer".to_owned()],
             auth_header_name: "HTTP_AUTHORIZATION".to_owned(),
             user_id_field: "id".to_owned(),
+            username_field: "username".to_owned(),
             user_id_claim: "user_id".to_owned(),
             user_authentication_rule: None,
             auth_token_classes: vec![TokenKind::Access],
@@ -393,6 +400,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "AUTH_HEADER_TYPES",
     "AUTH_HEADER_NAME",
     "USER_ID_FIELD",
+    "USERNAME_FIELD",
     "USER_ID_CLAIM",
     "USER_AUTHENTICATION_RULE",
     "AUTH_TOKEN_CLASSES",
@@ -634,10 +642,25 @@ impl Settings {
             }
         }
         self.auth_header()?;
-        if !matches!(self.user_id_field.as_str(), "id" | "username") {
+        let field_name = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if !field_name(&self.username_field) {
+            return Err(Error::config(
+                "USERNAME_FIELD",
+                "must be a field name such as \"username\" or \"email\"",
+            ));
+        }
+        if !(self.user_id_field == "id"
+            || self.user_id_field == "username"
+            || self.user_id_field == self.username_field)
+        {
             return Err(Error::config(
                 "USER_ID_FIELD",
-                "must be \"id\" or \"username\" (a unique user field)",
+                "must be \"id\" or the login field (USERNAME_FIELD): a unique user field",
             ));
         }
         if self.user_id_claim.is_empty() {

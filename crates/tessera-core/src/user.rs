@@ -126,11 +126,11 @@ pub trait AuthUser: Debug + Send + Sync + 'static {
         None
     }
     /// The user's id as Simple JWT 5.5.1 writes it into `USER_ID_CLAIM`: always a string,
-    /// of the field `USER_ID_FIELD` names (`id` or `username`).
+    /// of the field `USER_ID_FIELD` names (`id`, or the login field).
     fn id_claim(&self, user_id_field: &str) -> String {
         match user_id_field {
-            "username" => self.username().to_owned(),
-            _ => self.id().to_string(),
+            "id" => self.id().to_string(),
+            _ => self.username().to_owned(),
         }
     }
 }

@@ -190,7 +190,7 @@ impl<U: AuthUser> Tessera<U> {
     /// error.
     pub async fn user_by_claim(&self, claim: &Value) -> Result<Option<Arc<U>>> {
         let users = self.users();
-        if self.settings().user_id_field == "username" {
+        if self.settings().user_id_field != "id" {
             let as_text = match claim {
                 Value::String(s) if s.contains('\0') => return Ok(None),
                 Value::String(s) => s.clone(),

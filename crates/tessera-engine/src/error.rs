@@ -16,7 +16,7 @@ pub struct TokenFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldProblem {
     /// The input's name (`old_password`).
-    pub field: &'static str,
+    pub field: std::borrow::Cow<'static, str>,
     /// The message for a person (Django's wording where Django has one).
     pub message: String,
 }

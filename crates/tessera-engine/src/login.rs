@@ -42,11 +42,12 @@ impl<U: AuthUser> Tessera<U> {
     /// answer is the same whether the user exists.
     pub async fn login(&self, username: &str, password: &str, client: &ClientInfo) -> Result<U> {
         // What DRF's CharField refuses, and PostgreSQL would refuse in a lookup.
-        let nul: Vec<FieldProblem> = [("username", username), ("password", password)]
+        let login_field = self.settings().username_field.clone();
+        let nul: Vec<FieldProblem> = [(login_field, username), ("password".into(), password)]
             .into_iter()
             .filter(|(_, v)| v.contains('\0'))
             .map(|(field, _)| FieldProblem {
-                field,
+                field: field.into(),
                 message: "Null characters are not allowed.".into(),
             })
             .collect();
@@ -55,7 +56,7 @@ impl<U: AuthUser> Tessera<U> {
         }
         if password.len() > tessera_core::password::MAX_PASSWORD_LEN {
             return Err(Error::Invalid(vec![FieldProblem {
-                field: "password",
+                field: "password".into(),
                 message: format!(
                     "Ensure this field has no more than {} characters.",
                     tessera_core::password::MAX_PASSWORD_LEN

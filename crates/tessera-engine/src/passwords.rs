@@ -128,19 +128,19 @@ impl<U: AuthUser> Tessera<U> {
         let mut problems = Vec::new();
         if !self.check_password(user, old).await? {
             problems.push(FieldProblem {
-                field: "old_password",
+                field: "old_password".into(),
                 message: "Your old password was entered incorrectly.".into(),
             });
         }
         if new.contains('\0') {
             problems.push(FieldProblem {
-                field: "new_password",
+                field: "new_password".into(),
                 message: "Null characters are not allowed.".into(),
             });
         }
         for message in tessera_core::password::strength_problems(user.username(), new) {
             problems.push(FieldProblem {
-                field: "new_password",
+                field: "new_password".into(),
                 message: message.into(),
             });
         }

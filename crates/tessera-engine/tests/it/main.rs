@@ -124,7 +124,7 @@ async fn password_changes_check_the_old_password_and_end_every_session() {
         .unwrap();
     match f.engine.change_password(&f.alice, "wrong", "short").await {
         Err(Error::Invalid(problems)) => {
-            let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
+            let fields: Vec<&str> = problems.iter().map(|p| p.field.as_ref()).collect();
             assert!(fields.contains(&"old_password") && fields.contains(&"new_password"));
         }
         other => panic!("expected field problems, got {other:?}"),
