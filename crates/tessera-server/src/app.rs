@@ -16,7 +16,7 @@ use tessera_core::clock::iso_datetime;
 use tessera_engine::Tessera;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::ServerConfig;
+use crate::config::Config;
 use crate::reviews::{NewReview, Review, Reviews};
 
 /// The server's state: Tessera's (for its routes and extractors) and the demo's reviews.
@@ -40,22 +40,29 @@ impl FromRef<AppState> for HttpConfig {
 
 /// The full router, state applied: Tessera's token routes under `/api/`, the JWKS at
 /// `/.well-known/jwks.json`, and the demo API.
-pub fn build(
-    engine: Tessera,
-    reviews: Reviews,
-    server: &ServerConfig,
-) -> Result<Router, tessera_core::Error> {
+pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error::Result<Router> {
+    let server = &config.server;
+    let (endpoints, routes) = config.routes()?;
     let auth = AuthState::new(engine)?;
-    let mut api: Router<AppState> = tessera_axum::token_router().with_state(auth.clone());
-    api = with_and_without_slash(api, "/health/", health_route());
-    let me = if server.stateless_authentication {
-        me_stateless_route()
-    } else {
-        me_route()
-    };
-    api = with_and_without_slash(api, "/me/", me);
-    api = with_and_without_slash(api, "/reviews/", reviews_route());
-    api = with_and_without_slash(api, "/me/password/", password_route());
+    let mut api: Router<AppState> =
+        tessera_axum::token_router_with(&endpoints).with_state(auth.clone());
+    if let Some(path) = &routes.health {
+        api = with_and_without_slash(api, path, health_route());
+    }
+    if let Some(path) = &routes.me {
+        let me = if server.stateless_authentication {
+            me_stateless_route()
+        } else {
+            me_route()
+        };
+        api = with_and_without_slash(api, path, me);
+    }
+    if let Some(path) = &routes.reviews {
+        api = with_and_without_slash(api, path, reviews_route());
+    }
+    if let Some(path) = &routes.me_password {
+        api = with_and_without_slash(api, path, password_route());
+    }
     let header_name = auth.header_name().clone();
     let security = SecurityLayer::from_settings(auth.settings());
     let prefix = format!("/{}", server.api_prefix.trim_matches('/'));

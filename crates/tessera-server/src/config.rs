@@ -58,6 +58,65 @@ pub struct ServerConfig {
     /// at the root.
     #[serde(rename = "API_PREFIX", default = "default_api_prefix")]
     pub api_prefix: String,
+    /// `USER_TABLE` (`auth_user`): the table of the Django project's user model
+    /// (`AUTH_USER_MODEL`), e.g. `accounts_user`.
+    #[serde(rename = "USER_TABLE", default = "default_user_table")]
+    pub user_table: String,
+    /// `USER_COLUMNS` ({}): the user model's field → column names where they differ from
+    /// the field names, and `false` for fields the model does not have, e.g.
+    /// `{ username = false, is_staff = false }`.
+    #[serde(rename = "USER_COLUMNS", default)]
+    pub user_columns: std::collections::BTreeMap<String, NameOrOff>,
+    /// `ENDPOINTS` ({}): an endpoint's path under `API_PREFIX`, or `false` to switch it
+    /// off, e.g. `{ obtain_pair = "auth/login/", obtain_sliding = false }`. Names: the
+    /// token endpoints (`obtain_pair`, `refresh`, `verify`, `blacklist`,
+    /// `blacklist_all`, `obtain_sliding`, `refresh_sliding`, `pair_check`, `jwks`) and the
+    /// server's (`me`, `me_password`, `reviews`, `health`).
+    #[serde(rename = "ENDPOINTS", default)]
+    pub endpoints: std::collections::BTreeMap<String, NameOrOff>,
+}
+
+/// Where the server's own routes live (relative to `API_PREFIX`), `None` when off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRoutes {
+    /// `me/`: the caller's user.
+    pub me: Option<String>,
+    /// `me/password/`: change the caller's password.
+    pub me_password: Option<String>,
+    /// `reviews/`: the demo API.
+    pub reviews: Option<String>,
+    /// `health/`: liveness.
+    pub health: Option<String>,
+}
+
+/// A `USER_COLUMNS` or `ENDPOINTS` value: a name (a column, a path), or `false` for
+/// none (a field the model lacks, an endpoint switched off).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum NameOrOff {
+    /// The column's name.
+    Named(String),
+    /// `false`: no such field.
+    Present(bool),
+}
+
+/// The user model fields `USER_COLUMNS` may name.
+const USER_FIELDS: &[&str] = &[
+    "id",
+    "password",
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "last_login",
+    "date_joined",
+];
+
+fn default_user_table() -> String {
+    "auth_user".to_owned()
 }
 
 fn default_api_prefix() -> String {
@@ -111,6 +170,9 @@ const SERVER_KEYS: &[&str] = &[
     "USER_CACHE_TTL",
     "STATELESS_AUTHENTICATION",
     "API_PREFIX",
+    "USER_TABLE",
+    "USER_COLUMNS",
+    "ENDPOINTS",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
@@ -206,11 +268,139 @@ impl Config {
                 )));
             }
         }
-        Ok(Config {
+        let config = Config {
             settings,
             server,
             file,
-        })
+        };
+        config
+            .user_table()?
+            .validate()
+            .map_err(|e| Error::Config(format!("USER_TABLE / USER_COLUMNS: {e}")))?;
+        config.routes()?;
+        Ok(config)
+    }
+
+    /// `ENDPOINTS`: where each token endpoint and each of the server's routes lives.
+    /// Two endpoints at one path, an unknown name or a path that is not plain URL
+    /// segments are refused.
+    pub fn routes(&self) -> Result<(tessera_axum::Endpoints, ServerRoutes)> {
+        use tessera_axum::{Endpoint, Endpoints};
+        let mut tokens = Endpoints::default();
+        let mut server = ServerRoutes {
+            me: Some("/me/".into()),
+            me_password: Some("/me/password/".into()),
+            reviews: Some("/reviews/".into()),
+            health: Some("/health/".into()),
+        };
+        for (name, value) in &self.server.endpoints {
+            let path = match value {
+                NameOrOff::Named(p) => Some(p.as_str()),
+                NameOrOff::Present(false) => None,
+                NameOrOff::Present(true) => {
+                    return Err(Error::Config(format!(
+                        "ENDPOINTS: {name} = true: give its path, or false to switch it off"
+                    )));
+                }
+            };
+            if let Some(endpoint) = Endpoint::from_name(name) {
+                tokens.set(endpoint, path)?;
+                continue;
+            }
+            let slot = match name.as_str() {
+                "me" => &mut server.me,
+                "me_password" => &mut server.me_password,
+                "reviews" => &mut server.reviews,
+                "health" => &mut server.health,
+                _ => {
+                    let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
+                    return Err(Error::Config(format!(
+                        "ENDPOINTS: no endpoint is named {name:?} (one of {}, me, me_password, \
+                         reviews, health)",
+                        names.join(", ")
+                    )));
+                }
+            };
+            // The same rules as the token endpoints' paths.
+            *slot = path
+                .map(|p| tessera_axum::normalize_path(name, p))
+                .transpose()?;
+        }
+        let mut seen = std::collections::BTreeMap::new();
+        let server_paths = [
+            ("me", &server.me),
+            ("me_password", &server.me_password),
+            ("reviews", &server.reviews),
+            ("health", &server.health),
+        ];
+        let all = tokens
+            .enabled()
+            .map(|(e, p)| (e.name(), p.to_owned()))
+            .chain(
+                server_paths
+                    .iter()
+                    .filter_map(|(n, p)| p.as_ref().map(|p| (*n, p.clone()))),
+            );
+        for (name, path) in all {
+            if let Some(other) = seen.insert(path.clone(), name) {
+                return Err(Error::Config(format!(
+                    "ENDPOINTS: {name} and {other} are both at {path}"
+                )));
+            }
+        }
+        Ok((tokens, server))
+    }
+
+    /// Where the users are: `USER_TABLE`, `USER_COLUMNS` and `USERNAME_FIELD` (the login
+    /// column), read as Django reads a user model.
+    pub fn user_table(&self) -> Result<tessera_store::UserTable> {
+        let login_field = self.settings.username_field.as_str();
+        let columns = &self.server.user_columns;
+        for field in columns.keys() {
+            if !USER_FIELDS.contains(&field.as_str()) && field != login_field {
+                return Err(Error::Config(format!(
+                    "USER_COLUMNS: {field:?} is not a user field Tessera reads (one of {}, or \
+                     the USERNAME_FIELD)",
+                    USER_FIELDS.join(", ")
+                )));
+            }
+        }
+        let column = |field: &str| -> Result<Option<String>> {
+            match columns.get(field) {
+                None => Ok(Some(field.to_owned())),
+                Some(NameOrOff::Named(c)) => Ok(Some(c.clone())),
+                Some(NameOrOff::Present(false)) => Ok(None),
+                Some(NameOrOff::Present(true)) => Err(Error::Config(format!(
+                    "USER_COLUMNS: {field} = true: give the column's name, or false"
+                ))),
+            }
+        };
+        let required = |field: &str| -> Result<String> {
+            column(field)?.ok_or_else(|| {
+                Error::Config(format!(
+                    "USER_COLUMNS: {field} cannot be false: Tessera needs it"
+                ))
+            })
+        };
+        let login = required(login_field)?;
+        let mut t = tessera_store::UserTable::named(&self.server.user_table);
+        t.id = required("id")?;
+        t.password = required("password")?;
+        t.username = if login_field == "username" {
+            None
+        } else {
+            column("username")?
+        };
+        t.login = login;
+        t.email = column("email")?;
+        t.first_name = column("first_name")?;
+        t.last_name = column("last_name")?;
+        t.is_active = column("is_active")?;
+        t.is_staff = column("is_staff")?;
+        t.is_superuser = column("is_superuser")?;
+        t.last_login = column("last_login")?;
+        t.date_joined = column("date_joined")?;
+        Ok(t)
     }
 }
 
@@ -233,6 +423,69 @@ mod tests {
                 "{key} is not documented"
             );
         }
+    }
+
+    fn config_with(key: &str, value: Value) -> Result<Config> {
+        let mut m = Map::new();
+        m.insert(key.into(), value);
+        Config::from_map(m, None)
+    }
+
+    #[test]
+    fn endpoints_are_checked() {
+        for (bad, says) in [
+            (json!({"obtain": "x/"}), "no endpoint is named \"obtain\""),
+            (json!({"refresh": true}), "refresh = true"),
+            (
+                json!({"verify": "token/refresh/"}),
+                "both at /token/refresh/",
+            ),
+            (json!({"me": "token/"}), "both at /token/"),
+            (json!({"health": "a b/"}), "health: \"a b/\" is not a path"),
+            (json!({"jwks": ""}), "jwks"),
+        ] {
+            let e = config_with("ENDPOINTS", bad.clone())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let c = config_with("ENDPOINTS", json!({"refresh": false, "me": "whoami"})).unwrap();
+        let (tokens, server) = c.routes().unwrap();
+        assert_eq!(tokens.path(tessera_axum::Endpoint::Refresh), None);
+        assert_eq!(server.me.as_deref(), Some("/whoami/"));
+    }
+
+    #[test]
+    fn user_columns_are_checked() {
+        for (bad, says) in [
+            (
+                json!({"nickname": "nick"}),
+                "\"nickname\" is not a user field",
+            ),
+            (json!({"email": true}), "email = true"),
+            (json!({"password": false}), "password cannot be false"),
+            (json!({"email": "e-mail"}), "not a table or column name"),
+        ] {
+            let e = config_with("USER_COLUMNS", bad.clone())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let mut m = Map::new();
+        m.insert("USERNAME_FIELD".into(), json!("email"));
+        m.insert("USER_TABLE".into(), json!("accounts_user"));
+        m.insert(
+            "USER_COLUMNS".into(),
+            json!({"username": false, "email": "mail"}),
+        );
+        let t = Config::from_map(m, None).unwrap().user_table().unwrap();
+        assert_eq!(
+            (t.table.as_str(), t.login.as_str()),
+            ("accounts_user", "mail")
+        );
+        assert_eq!(t.username, None);
+        assert_eq!(t.email.as_deref(), Some("mail"));
+        assert!(config_with("USER_TABLE", json!("users; --")).is_err());
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn open_database(config: &Config, data_dir: &Path) -> Result<tessera_s
         acquire_timeout: std::time::Duration::from_secs(config.server.database_acquire_timeout),
     };
     let url = database_url(config, data_dir);
-    tessera_store::open_database(&url, limits)
+    tessera_store::open_database_with_users(&url, limits, config.user_table()?)
         .await
         .map_err(|e| {
             Error::Config(format!(

@@ -61,6 +61,11 @@ impl Reviews {
     /// Creates the table when it is missing (idempotent; databases made before the demo
     /// had its own migration already have it).
     pub async fn migrate(&self) -> Result<()> {
+        // A Django project's own `api_review` (the reference project has one) is used
+        // as it is; the demo table refers to `auth_user`, so it needs the default users.
+        if self.table_exists().await? || !self.db.store().user_table().is_django_default() {
+            return Ok(());
+        }
         // Constants compiled into the binary, never user input.
         let done = match &self.db {
             Database::Sqlite(s) => sqlx::raw_sql(sqlx::AssertSqlSafe(include_str!(
@@ -78,6 +83,28 @@ impl Reviews {
         };
         done.map_err(tessera_store::Error::from)?;
         Ok(())
+    }
+
+    /// Whether `api_review` exists already.
+    async fn table_exists(&self) -> Result<bool, tessera_store::Error> {
+        let hit: Option<i32> = match &self.db {
+            Database::Sqlite(s) => {
+                sqlx::query_scalar(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_review'",
+                )
+                .fetch_optional(s.pool())
+                .await?
+            }
+            Database::Postgres(p) => {
+                sqlx::query_scalar(
+                    "SELECT 1 FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name = 'api_review'",
+                )
+                .fetch_optional(p.pool())
+                .await?
+            }
+        };
+        Ok(hit.is_some())
     }
 
     /// All reviews, oldest first, with their authors' usernames.

@@ -80,7 +80,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     } else {
         None
     };
-    let app = crate::app::build(tessera, crate::reviews::Reviews::new(db), &config.server)?;
+    let app = crate::app::build(tessera, crate::reviews::Reviews::new(db), &config)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(Error::io(format!("listening on {bind}")))?;

@@ -45,8 +45,13 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8000")]
         bind: String,
     },
-    /// Create or update the database schema.
-    Migrate,
+    /// Create or update the database schema. Tables a Django project made are used as
+    /// they are: never altered, rebuilt or dropped.
+    Migrate {
+        /// Print what would be created, statement by statement, and change nothing.
+        #[arg(long)]
+        plan: bool,
+    },
     /// Create a superuser (staff, all permissions).
     Createsuperuser(UserArgs),
     /// Create a user.
@@ -93,7 +98,9 @@ pub enum Command {
         /// The token.
         token: String,
     },
-    /// Validate the configuration and print a summary (never secrets).
+    /// Validate the configuration and print a summary (never secrets), with what the
+    /// database holds (user table and fields, password hashers in use, row counts and
+    /// pending migrations), read without writing anything.
     Check,
     /// Manage the signing key set in the data directory (rotation without logouts).
     Keys {
@@ -147,7 +154,6 @@ pub struct UserArgs {
 }
 
 /// Runs a parsed command line.
-/// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.as_path();
     if let Command::Keys { action } = cli.command {
@@ -156,7 +162,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { bind } => crate::serve::serve(config, data_dir, &bind).await,
-        Command::Migrate => setup::migrate_command(&config, data_dir).await,
+        Command::Migrate { plan: false } => setup::migrate_command(&config, data_dir).await,
+        Command::Migrate { plan: true } => setup::migrate_plan(&config, data_dir).await,
         Command::Createsuperuser(args) => {
             users::create_user(&config, data_dir, args, true, true, false).await
         }
@@ -200,6 +207,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             migrate(&db).await?;
             crate::demo::seed(&config, &db).await
         }
-        Command::Check => setup::check(&config, data_dir),
+        Command::Check => setup::check(&config, data_dir).await,
     }
 }

@@ -25,8 +25,76 @@ pub(super) async fn migrate_command(config: &Config, data_dir: &Path) -> Result<
     Ok(())
 }
 
-/// `check`: validates the configuration and prints a summary (never secrets).
-pub(super) fn check(config: &Config, data_dir: &Path) -> Result<()> {
+/// `migrate --plan`: what `migrate` would do to the database as it is, part by part.
+/// Reads without writing (a SQLite file that does not exist is not created).
+pub(super) async fn migrate_plan(config: &Config, data_dir: &Path) -> Result<()> {
+    let url = database_url(config, data_dir);
+    let users = config.user_table()?;
+    let found = tessera_store::inspect(&url, &users)
+        .await
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", redact_url(&url))))?;
+    let plan = match found {
+        Some(found) => found.plan,
+        None => {
+            println!(
+                "{} does not exist: migrate creates it, then everything below.",
+                redact_url(&url)
+            );
+            plan_for_new_database(&users).await?
+        }
+    };
+    if plan.is_empty() {
+        println!("No migrations to apply.");
+        return Ok(());
+    }
+    let mut last = "";
+    for part in &plan {
+        if part.migration != last {
+            println!("{}:", part.migration);
+            last = part.migration;
+        }
+        match &part.skipped_because {
+            Some(why) => println!("  skipped: {why}"),
+            None => {
+                for stmt in &part.statements {
+                    println!("  {stmt}");
+                }
+            }
+        }
+    }
+    println!("Nothing was written. Run `tessera migrate` to apply.");
+    Ok(())
+}
+
+/// The plan for a SQLite file that does not exist yet: read off an empty scratch copy.
+async fn plan_for_new_database(
+    users: &tessera_store::UserTable,
+) -> Result<Vec<tessera_store::PlannedPart>> {
+    let scratch = tempfile_dir()?;
+    let path = scratch.join("plan.sqlite3");
+    // An empty database file: SQLite takes a zero-length file as a new database.
+    std::fs::File::create(&path).map_err(Error::io(format!("creating {}", path.display())))?;
+    let found = tessera_store::inspect(&format!("sqlite://{}", path.display()), users).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(found?.map(|f| f.plan).unwrap_or_default())
+}
+
+/// A fresh private directory under the system's temporary directory.
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-plan-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
+    Ok(dir)
+}
+
+/// `check`: validates the configuration and prints a summary (never secrets), then what
+/// the database holds, read without writing.
+pub(super) async fn check(config: &Config, data_dir: &Path) -> Result<()> {
     let s = &config.settings;
     let keys = load_keys(s, data_dir, false);
     // A configured key that cannot be used is a configuration error, found now
@@ -70,5 +138,115 @@ pub(super) fn check(config: &Config, data_dir: &Path) -> Result<()> {
         "  CORS origins:       {:?}",
         config.server.cors_allowed_origins
     );
+    check_database(config, data_dir).await
+}
+
+/// The database half of `check`.
+async fn check_database(config: &Config, data_dir: &Path) -> Result<()> {
+    let url = database_url(config, data_dir);
+    let users = config.user_table()?;
+    println!("Database {}", redact_url(&url));
+    let found = match tessera_store::inspect(&url, &users).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            println!("  does not exist yet: `tessera migrate` (or `serve`) creates it");
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(Error::Config(format!(
+                "cannot read the database {}: {e}",
+                redact_url(&url)
+            )));
+        }
+    };
+    println!(
+        "  Django project:     {}",
+        if found.django_project {
+            "yes (django_migrations found): its tables are used as they are, never altered"
+        } else {
+            "no"
+        }
+    );
+    let login = config.settings.username_field.as_str();
+    if !found.user_table_exists {
+        println!(
+            "  user table:         {} NOT FOUND{}",
+            users.table,
+            if users.is_django_default() {
+                " (migrate creates it)"
+            } else {
+                ": set USER_TABLE to your user model's table"
+            }
+        );
+    } else {
+        println!(
+            "  user table:         {} (login field {login} = column {})",
+            users.table, users.login
+        );
+        let columns: Vec<String> = users
+            .columns()
+            .iter()
+            .map(|(f, c)| {
+                if f == c {
+                    (*f).to_owned()
+                } else {
+                    format!("{f}={c}")
+                }
+            })
+            .collect();
+        println!("  user fields read:   {}", columns.join(", "));
+    }
+    for (field, column) in &found.missing_columns {
+        println!(
+            "  MISSING COLUMN:     {}.{column} (field {field}): name it in USER_COLUMNS, or set it to false",
+            users.table
+        );
+    }
+    if let Some((total, active)) = found.users {
+        println!("  users:              {total} ({active} active)");
+    }
+    let verifies = &config.settings.password_hashers;
+    for (alg, n) in &found.hashers {
+        let note = match alg.as_str() {
+            "!" => "unusable password (refused, as Django does)".to_owned(),
+            "?" => "no Django hash format: these users cannot log in".to_owned(),
+            a => match tessera_core::settings::algorithm_of_hasher(a) {
+                None => format!("NOT SUPPORTED by Tessera: these {n} user(s) cannot log in"),
+                Some(_)
+                    if !verifies.is_empty()
+                        && !verifies
+                            .iter()
+                            .any(|h| tessera_core::settings::algorithm_of_hasher(h) == Some(a)) =>
+                {
+                    "not in PASSWORD_HASHERS: refused until it is listed".to_owned()
+                }
+                Some(_) => "verified".to_owned(),
+            },
+        };
+        println!("  password hashes:    {n} {alg}: {note}");
+    }
+    match found.tokens {
+        Some((o, b)) => println!("  token ledger:       {o} outstanding, {b} blacklisted"),
+        None => {
+            println!("  token ledger:       no token_blacklist tables yet (migrate creates them)")
+        }
+    }
+    let pending: std::collections::BTreeSet<&str> =
+        found.plan.iter().map(|p| p.migration).collect();
+    if pending.is_empty() {
+        println!("  migrations:         up to date");
+    } else {
+        println!(
+            "  migrations:         {} pending ({}); `tessera migrate --plan` shows each statement",
+            pending.len(),
+            pending.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if !found.missing_columns.is_empty() || (!found.user_table_exists && !users.is_django_default())
+    {
+        return Err(Error::Config(
+            "the user table does not match USER_TABLE / USER_COLUMNS (see above)".into(),
+        ));
+    }
     Ok(())
 }

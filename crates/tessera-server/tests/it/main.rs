@@ -8,11 +8,13 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod custom_users;
 mod db_copy;
 mod durability;
 mod hardening;
 mod hostile_strings;
 mod keys;
+mod layout;
 mod multi_instance;
 mod obtain;
 mod outage;

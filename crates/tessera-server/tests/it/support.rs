@@ -73,6 +73,54 @@ pub async fn pg_database() -> Option<(String, String)> {
     }
 }
 
+/// Runs `sql` (several statements) on the database at `url`, creating a SQLite file.
+pub async fn run_sql(url: &str, sql: &str) {
+    use sqlx::Connection as _;
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        let mut c = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+}
+
+/// Whether `sql` returns any row on the database at `url`.
+pub async fn sql_has_rows(url: &str, sql: &str) -> bool {
+    use sqlx::Connection as _;
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        !sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .is_empty()
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+        let mut c = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        !sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .is_empty()
+    }
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Resp {
@@ -97,7 +145,20 @@ impl TestServer {
     /// The server with default settings plus `overrides` (a JSON object of settings),
     /// on a SQLite file.
     pub async fn start(overrides: Value) -> TestServer {
-        Self::start_on(overrides, None).await
+        Self::start_on(overrides, None, None).await
+    }
+
+    /// [`TestServer::start_either`] on a database that already holds `schema` (SQL run
+    /// before Tessera migrates: a Django project's tables).
+    pub async fn start_on_schema(pg: bool, overrides: Value, schema: &str) -> Option<TestServer> {
+        if !pg {
+            return Some(Self::start_on(overrides, None, Some(schema)).await);
+        }
+        let (name, url) = pg_database().await?;
+        let mut s = Self::start_on(overrides, Some(url.clone()), Some(schema)).await;
+        s.pg_database = Some(name);
+        s.pg_url = Some(url);
+        Some(s)
     }
 
     /// [`TestServer::start`] (`pg` false) or [`TestServer::start_pg`] (`None`: PostgreSQL
@@ -118,13 +179,17 @@ impl TestServer {
     ) -> Option<TestServer> {
         let (name, url) = pg_database().await?;
         let url = via.map_or(url.clone(), |f| f(&url));
-        let mut s = Self::start_on(overrides, Some(url.clone())).await;
+        let mut s = Self::start_on(overrides, Some(url.clone()), None).await;
         s.pg_database = Some(name);
         s.pg_url = Some(url);
         Some(s)
     }
 
-    async fn start_on(overrides: Value, database_url: Option<String>) -> TestServer {
+    async fn start_on(
+        overrides: Value,
+        database_url: Option<String>,
+        schema: Option<&str>,
+    ) -> TestServer {
         let mut map: Map<String, Value> = json!({
             "USER_CLAIM_FIELDS": ["username", "email"],
             "SIGNING_KEY": KEY,
@@ -143,7 +208,13 @@ impl TestServer {
             max_connections: 5,
             acquire_timeout: std::time::Duration::from_secs(1),
         };
-        let db = tessera_store::open_database(&url, limits).await.unwrap();
+        if let Some(schema) = schema {
+            run_sql(&url, schema).await;
+        }
+        let db =
+            tessera_store::open_database_with_users(&url, limits, config.user_table().unwrap())
+                .await
+                .unwrap();
         tessera_server::database::migrate(&db).await.unwrap();
         let store = tessera_server::serve::with_user_cache(&config, db.store());
         let clock = ManualClock::now();
@@ -162,7 +233,7 @@ impl TestServer {
         let app = tessera_server::app::build(
             tessera.clone(),
             tessera_server::reviews::Reviews::new(db),
-            &config.server,
+            &config,
         )
         .unwrap();
         let auth = AuthState::new(tessera.clone()).unwrap();
