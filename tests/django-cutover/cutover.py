@@ -10,12 +10,15 @@ with the same signing key, and checks what a team moving from Django relies on:
 * access and refresh tokens minted by either are accepted by the other;
 * a rotation or a logout on either is refused by the other, with Simple JWT's codes;
 * a password hash that Tessera upgrades on login still verifies in Django;
+* `tessera import-django` copies users and ledger into a database of Tessera's own
+  (the other kind), idempotently, and Django's sessions go on there;
 * Tessera's `flushexpiredtokens` works on Django's tables (no database cascades), and
   Django's `migrate` and `flushexpiredtokens` still run after Tessera.
 
 Usage: python cutover.py sqlite|postgres   (run.sh sets the environment up)
 Environment: TESSERA_BIN, REF_VENV, REF_HOME, REF_DIR (shared/reference), WORK (a scratch
-directory), and for postgres CUTOVER_DATABASE_URL (an empty database).
+directory), CUTOVER_IMPORT_URL (an empty database of the other kind, for import-django),
+and for postgres CUTOVER_DATABASE_URL (an empty database).
 """
 
 import json
@@ -76,11 +79,11 @@ def env(**extra):
     return e
 
 
-def tessera_env():
+def tessera_env(db=None):
     e = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     e.update(
         {
-            "TESSERA_DATABASE_URL": DB_URL,
+            "TESSERA_DATABASE_URL": db or DB_URL,
             "TESSERA_SIGNING_KEY": KEY,
             "TESSERA_ROTATE_REFRESH_TOKENS": "true",
             "TESSERA_BLACKLIST_AFTER_ROTATION": "true",
@@ -102,10 +105,10 @@ def tessera_env():
     return e
 
 
-def tessera(*args, stdin=None, ok=True):
+def tessera(*args, stdin=None, ok=True, db=None):
     r = subprocess.run(
         [TESSERA, "--data-dir", f"{WORK}/tessera-data", *args],
-        env=tessera_env(),
+        env=tessera_env(db),
         input=stdin,
         capture_output=True,
         text=True,
@@ -292,6 +295,8 @@ def run_checks(dj, ts):
     check(s == 400 and body == {"non_field_errors": ["Token is blacklisted"]},
           "Django's verify sees Tessera's blacklisting")
 
+    import_into_a_database_of_its_own(dj, fresh["refresh"])
+
     # A hash in an older format is upgraded by Tessera to one Django reads.
     manage("shell", code=(
         "from django.contrib.auth.models import User\n"
@@ -333,6 +338,50 @@ def run_checks(dj, ts):
         "(SELECT count(*) FROM tessera_token), (SELECT count(*) FROM tessera_blacklist_reason)"
     )[0]
     check(counts == [0, 0, 0], f"Django's flushexpiredtokens removed Tessera's rows too ({counts})")
+
+
+def import_into_a_database_of_its_own(dj, blacklisted_refresh):
+    """`tessera import-django`: Django's users and ledger copied to Tessera's own
+    database; Django's sessions go on there."""
+    s, live = login(dj, "bob", "bob-pass")
+    check(s == 200, "Django logs bob in (a session to carry over)")
+    target = os.environ["CUTOVER_IMPORT_URL"]
+    r = tessera("import-django", "--from", DB_URL, "--dry-run", db=target)
+    check("would copy 6, 0 already here" in r.stdout and "nothing was written" in r.stdout,
+          "import-django --dry-run counts the users")
+    if target.startswith("sqlite"):
+        check(not os.path.exists(f"{WORK}/own.sqlite3"), "the dry run wrote nothing")
+    r = tessera("import-django", "--from", DB_URL, db=target)
+    check("copied 6, 0 already here" in r.stdout, "import-django copied the users")
+    n = django_sql("SELECT count(*) FROM token_blacklist_outstandingtoken")[0][0]
+    check(f"outstanding tokens: copied {n}, 0 already here" in r.stdout, f"and the {n} tokens")
+    r = tessera("import-django", "--from", DB_URL, db=target)
+    check("copied 0, 6 already here" in r.stdout and f"copied 0, {n} already here" in r.stdout,
+          "a second import changes nothing")
+    r = tessera("import-django", "--from", DB_URL, "--dry-run", db=target)
+    check("would copy 0, 6 already here" in r.stdout, "and a dry run then finds nothing to copy")
+    r = tessera("createuser", "--username", "zed", "--password-stdin", stdin="zed-Pass-2024!\n",
+                ok=False, db=target)
+    check(r.returncode == 0, f"a new user can be made after the import ({r.stderr.strip()})")
+
+    port = free_port()
+    own = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [TESSERA, "--data-dir", f"{WORK}/tessera-data", "serve", "--bind", f"127.0.0.1:{port}"],
+        env=tessera_env(target),
+    )
+    try:
+        wait_up(f"{own}/api/health/", server)
+        s, _ = login(own, "alice", "alice-pass")
+        check(s == 200, "a Django user logs in on the imported database (hash untouched)")
+        s, body = http("POST", f"{own}/api/token/refresh/", {"refresh": live["refresh"]})
+        check(s == 200, "a session Django started goes on after the import")
+        s, body = http("POST", f"{own}/api/token/refresh/", {"refresh": blacklisted_refresh})
+        check(s == 401 and body.get("detail") == "Token is blacklisted",
+              "a token blacklisted before the import stays blacklisted")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def expire_all():

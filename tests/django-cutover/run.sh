@@ -24,18 +24,19 @@ status=0
 for kind in ${kinds[*]}; do
     WORK=$(mktemp -d /tmp/tessera-cutover.XXXXXX)
     export WORK REF_HOME="$WORK/ref"
-    db=""
+    # The Django database is $kind; import-django copies it into the other kind.
+    admin="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+    db="cutover_$$_$RANDOM"
+    psql "$admin" -qAtc "CREATE DATABASE $db" >/dev/null
     if [ "$kind" = postgres ]; then
-        admin="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-        db="cutover_$$_$RANDOM"
-        psql "$admin" -qAtc "CREATE DATABASE $db" >/dev/null
         export CUTOVER_DATABASE_URL="${admin%/*}/$db"
+        export CUTOVER_IMPORT_URL="sqlite://$WORK/own.sqlite3"
+    else
+        export CUTOVER_IMPORT_URL="${admin%/*}/$db"
     fi
     # Standard library only; setup.sh makes the reference's virtualenv on first use.
     python3 tests/django-cutover/cutover.py "$kind" || status=1
-    if [ -n "$db" ]; then
-        psql "$admin" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
-    fi
+    psql "$admin" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
     if [ "$status" = 0 ]; then rm -rf "$WORK"; else echo "left $WORK for a look" >&2; fi
 done
 exit "$status"

@@ -295,6 +295,20 @@ impl Store for UserCache {
         self.inner.user_table()
     }
 
+    async fn copy_user(&self, user: &User) -> Result<bool> {
+        let copied = self.inner.copy_user(user).await;
+        self.forget(user.id);
+        copied
+    }
+
+    async fn known_tokens(&self, jtis: &[String]) -> Result<(u64, u64)> {
+        self.inner.known_tokens(jtis).await
+    }
+
+    async fn copy_tokens(&self, tokens: &[(OutstandingToken, Option<i64>)]) -> Result<()> {
+        self.inner.copy_tokens(tokens).await
+    }
+
     async fn login_state(
         &self,
         username: &str,

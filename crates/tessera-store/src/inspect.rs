@@ -39,7 +39,7 @@ pub struct Inspection {
 }
 
 /// A read-only connection to one of the two databases.
-enum ReadOnly {
+pub(crate) enum ReadOnly {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqliteConnection),
     #[cfg(feature = "postgres")]
@@ -79,7 +79,7 @@ impl ReadOnly {
     }
 
     /// One integer from `sql`.
-    async fn number(&mut self, sql: String) -> Result<i64> {
+    pub(crate) async fn number(&mut self, sql: String) -> Result<i64> {
         Ok(match self {
             #[cfg(feature = "sqlite")]
             ReadOnly::Sqlite(c) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(c).await?,
@@ -122,7 +122,7 @@ impl ReadOnly {
 }
 
 /// Opens `url` read-only. `Ok(None)` for a SQLite file that does not exist yet.
-async fn connect(url: &str) -> Result<Option<ReadOnly>> {
+pub(crate) async fn connect(url: &str) -> Result<Option<ReadOnly>> {
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let options = sqlx::postgres::PgConnectOptions::from_str(url)?

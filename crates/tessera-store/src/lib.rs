@@ -42,6 +42,8 @@ use std::sync::Arc;
 use tessera_core::{AuthUser, User};
 
 pub mod cache;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod django_source;
 pub mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod inspect;
@@ -63,6 +65,8 @@ pub mod user_table;
 /// needs no dependency of its own for it).
 pub use async_trait::async_trait;
 pub use cache::UserCache;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use django_source::{DjangoSource, SourceToken};
 pub use error::{Error, Result};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use inspect::{Inspection, inspect};
@@ -193,6 +197,23 @@ pub struct NewUser {
     pub is_superuser: bool,
     /// Creation time, microseconds since the epoch.
     pub date_joined: i64,
+}
+
+impl From<&User> for NewUser {
+    /// The user's fields (not its id or last login) as a user to create.
+    fn from(u: &User) -> Self {
+        NewUser {
+            username: u.username.clone(),
+            email: u.email.clone(),
+            password_hash: u.password.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            is_active: u.is_active,
+            is_staff: u.is_staff,
+            is_superuser: u.is_superuser,
+            date_joined: u.date_joined,
+        }
+    }
 }
 
 impl NewUser {
@@ -532,6 +553,16 @@ pub trait Store: UserStore<User = User> + UserDirectory + TokenLedger + LoginThr
     async fn migrate(&self) -> Result<Vec<String>>;
     /// The user table this store reads.
     fn user_table(&self) -> &UserTable;
+    /// Copies a user from another database whole (`import-django`): its id, hash and
+    /// every field, untouched. False when its id or login is taken (already copied, or
+    /// another user).
+    async fn copy_user(&self, user: &User) -> Result<bool>;
+    /// Of these jtis, how many are recorded as outstanding, and how many of those are
+    /// blacklisted.
+    async fn known_tokens(&self, jtis: &[String]) -> Result<(u64, u64)>;
+    /// Records tokens copied from another database, each blacklisted at the given time
+    /// when it was there, in one transaction. Idempotent by jti.
+    async fn copy_tokens(&self, tokens: &[(OutstandingToken, Option<i64>)]) -> Result<()>;
     /// Everything a login reads before hashing: the user named exactly `username` and,
     /// as [`LoginThrottle::login_failures`] reports them, the counters of `keys`. The
     /// stores answer both in one statement (one round trip instead of two); this default

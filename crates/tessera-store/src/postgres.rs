@@ -103,7 +103,7 @@ impl PgStore {
     }
 }
 
-fn user_from_row(row: &PgRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &PgRow) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -119,7 +119,33 @@ fn user_from_row(row: &PgRow) -> Result<User> {
     })
 }
 
-/// Parses a notification payload (`"<family id> <revoked_at micros>"`).
+/// Binds a user's values in the order of `fields` (an insert statement's), times as
+/// integer microseconds.
+fn bind_user<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    fields: &[NewUserField],
+    u: &'q NewUser,
+    id: i64,
+    last_login: Option<i64>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for f in fields {
+        q = match f {
+            NewUserField::Id => q.bind(id),
+            NewUserField::LastLogin => q.bind(last_login),
+            NewUserField::Password => q.bind(&u.password_hash),
+            NewUserField::Login | NewUserField::Username => q.bind(&u.username),
+            NewUserField::IsActive => q.bind(u.is_active),
+            NewUserField::Email => q.bind(&u.email),
+            NewUserField::FirstName => q.bind(&u.first_name),
+            NewUserField::LastName => q.bind(&u.last_name),
+            NewUserField::IsStaff => q.bind(u.is_staff),
+            NewUserField::IsSuperuser => q.bind(u.is_superuser),
+            NewUserField::DateJoined => q.bind(u.date_joined),
+        };
+    }
+    q
+}
+
 /// Parses a notification payload: `"<family id> <revoked_at micros>"`, or
 /// `"user <id>"` when a user row changed (password, active flag, deletion).
 fn parse_payload(payload: &str) -> Option<RevocationEvent> {
@@ -242,20 +268,7 @@ impl UserDirectory for PgStore {
 
     async fn create_user(&self, u: &NewUser) -> Result<User> {
         let (fields, sql) = &self.users.insert;
-        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-        for f in fields {
-            q = match f {
-                NewUserField::Password => q.bind(&u.password_hash),
-                NewUserField::Login | NewUserField::Username => q.bind(&u.username),
-                NewUserField::IsActive => q.bind(u.is_active),
-                NewUserField::Email => q.bind(&u.email),
-                NewUserField::FirstName => q.bind(&u.first_name),
-                NewUserField::LastName => q.bind(&u.last_name),
-                NewUserField::IsStaff => q.bind(u.is_staff),
-                NewUserField::IsSuperuser => q.bind(u.is_superuser),
-                NewUserField::DateJoined => q.bind(u.date_joined),
-            };
-        }
+        let q = bind_user(sqlx::query(AssertSqlSafe(sql.clone())), fields, u, 0, None);
         if q.execute(&self.pool).await?.rows_affected() == 0 {
             return Err(Error::UsernameTaken(u.username.clone()));
         }
@@ -676,6 +689,71 @@ impl Store for PgStore {
 
     fn user_table(&self) -> &UserTable {
         &self.users.table
+    }
+
+    async fn copy_user(&self, u: &User) -> Result<bool> {
+        let (fields, sql) = &self.users.copy;
+        let nu = NewUser::from(u);
+        let mut tx = self.pool.begin().await?;
+        let q = bind_user(
+            sqlx::query(AssertSqlSafe(sql.clone())),
+            fields,
+            &nu,
+            u.id,
+            u.last_login,
+        );
+        let copied = q.execute(&mut *tx).await?.rows_affected() == 1;
+        if copied {
+            // Ids were given, not drawn: the id sequence must start past them.
+            let t = &self.users.table;
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST(max({id}), 1)) FROM {table}",
+                id = crate::user_sql::quoted(&t.id),
+                table = crate::user_sql::quoted(&t.table),
+            )))
+            .bind(&t.table)
+            .bind(&t.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(copied)
+    }
+
+    async fn known_tokens(&self, jtis: &[String]) -> Result<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT count(o.id), count(b.id) FROM token_blacklist_outstandingtoken o \
+             LEFT JOIN token_blacklist_blacklistedtoken b ON b.token_id = o.id \
+             WHERE o.jti = ANY($1)",
+        )
+        .bind(jtis)
+        .fetch_one(&self.pool)
+        .await?;
+        let (o, b): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        Ok((u64::try_from(o).unwrap_or(0), u64::try_from(b).unwrap_or(0)))
+    }
+
+    async fn copy_tokens(&self, tokens: &[(OutstandingToken, Option<i64>)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (t, blacklisted_at) in tokens {
+            ledger::outstand(&mut self.ledger_tx(&mut tx), t).await?;
+            if let Some(at) = blacklisted_at {
+                // As Django wrote it: no reason of Tessera's.
+                sqlx::query(concat!(
+                    "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) ",
+                    "SELECT ",
+                    ts!("1"),
+                    ", id FROM token_blacklist_outstandingtoken WHERE jti = $2 ",
+                    "ON CONFLICT (token_id) DO NOTHING"
+                ))
+                .bind(*at)
+                .bind(&t.jti)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn login_state(

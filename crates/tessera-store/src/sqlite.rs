@@ -36,13 +36,46 @@ use crate::{
     UserStore,
 };
 use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
-use ledger_sql::{LedgerSql, Tx, parse_micros};
+pub(crate) use ledger_sql::parse_micros;
+use ledger_sql::{LedgerSql, Tx};
 use writer::{MAX_BATCH, WriteJob, WriteOp, WriteResult, submit, writer_loop, writer_mixup};
+
+/// Strings as a JSON array, for `json_each` (one bound value for any number of them).
+fn serde_json_list(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
 
 /// Ids as a JSON array, for `json_each` (one bound value for any number of ids).
 fn ids_json(ids: &[i64]) -> String {
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", list.join(","))
+}
+
+/// Binds a user's values in the order of `fields` (an insert statement's), times as
+/// Django's datetime text.
+fn bind_user<'q>(
+    mut q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    fields: &[NewUserField],
+    u: &'q NewUser,
+    id: i64,
+    last_login: Option<i64>,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    for f in fields {
+        q = match f {
+            NewUserField::Id => q.bind(id),
+            NewUserField::LastLogin => q.bind(last_login.map(django_datetime)),
+            NewUserField::Password => q.bind(&u.password_hash),
+            NewUserField::Login | NewUserField::Username => q.bind(&u.username),
+            NewUserField::IsActive => q.bind(u.is_active),
+            NewUserField::Email => q.bind(&u.email),
+            NewUserField::FirstName => q.bind(&u.first_name),
+            NewUserField::LastName => q.bind(&u.last_name),
+            NewUserField::IsStaff => q.bind(u.is_staff),
+            NewUserField::IsSuperuser => q.bind(u.is_superuser),
+            NewUserField::DateJoined => q.bind(django_datetime(u.date_joined)),
+        };
+    }
+    q
 }
 
 /// A store on one SQLite database file.
@@ -172,7 +205,7 @@ fn micros_col(row: &SqliteRow, col: &str) -> Result<Option<i64>> {
     }
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -254,20 +287,7 @@ impl UserDirectory for SqliteStore {
 
     async fn create_user(&self, u: &NewUser) -> Result<User> {
         let (fields, sql) = &self.users.insert;
-        let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-        for f in fields {
-            q = match f {
-                NewUserField::Password => q.bind(&u.password_hash),
-                NewUserField::Login | NewUserField::Username => q.bind(&u.username),
-                NewUserField::IsActive => q.bind(u.is_active),
-                NewUserField::Email => q.bind(&u.email),
-                NewUserField::FirstName => q.bind(&u.first_name),
-                NewUserField::LastName => q.bind(&u.last_name),
-                NewUserField::IsStaff => q.bind(u.is_staff),
-                NewUserField::IsSuperuser => q.bind(u.is_superuser),
-                NewUserField::DateJoined => q.bind(django_datetime(u.date_joined)),
-            };
-        }
+        let q = bind_user(sqlx::query(AssertSqlSafe(sql.clone())), fields, u, 0, None);
         let r = q.execute(&self.pool).await?;
         if r.rows_affected() == 0 {
             return Err(Error::UsernameTaken(u.username.clone()));
@@ -647,6 +667,54 @@ impl Store for SqliteStore {
 
     fn user_table(&self) -> &UserTable {
         &self.users.table
+    }
+
+    async fn copy_user(&self, u: &User) -> Result<bool> {
+        let (fields, sql) = &self.users.copy;
+        let nu = NewUser::from(u);
+        let q = bind_user(
+            sqlx::query(AssertSqlSafe(sql.clone())),
+            fields,
+            &nu,
+            u.id,
+            u.last_login,
+        );
+        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    async fn known_tokens(&self, jtis: &[String]) -> Result<(u64, u64)> {
+        let list = serde_json_list(jtis);
+        let row = sqlx::query(
+            "SELECT count(o.id), count(b.id) FROM token_blacklist_outstandingtoken o \
+             LEFT JOIN token_blacklist_blacklistedtoken b ON b.token_id = o.id \
+             WHERE o.jti IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(list)
+        .fetch_one(&self.pool)
+        .await?;
+        let (o, b): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        Ok((u64::try_from(o).unwrap_or(0), u64::try_from(b).unwrap_or(0)))
+    }
+
+    async fn copy_tokens(&self, tokens: &[(OutstandingToken, Option<i64>)]) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for (t, blacklisted_at) in tokens {
+            ledger::outstand(&mut self.ledger_tx(&mut tx), t).await?;
+            if let Some(at) = blacklisted_at {
+                // As Django wrote it: no reason of Tessera's.
+                sqlx::query(
+                    "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+                     SELECT ?1, id FROM token_blacklist_outstandingtoken WHERE jti = ?2 \
+                     ON CONFLICT (token_id) DO NOTHING",
+                )
+                .bind(django_datetime(*at))
+                .bind(&t.jti)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn login_state(

@@ -67,6 +67,9 @@ pub(crate) struct UserSql {
     /// The columns of [`NewUser`](crate::NewUser) the table has, in bind order, and
     /// the insert statement (returning nothing; ids are read back by login).
     pub insert: (Vec<NewUserField>, std::sync::Arc<str>),
+    /// The same for a user copied whole from another database (`import-django`): with
+    /// its id and last login, and skipped when its id or login is taken.
+    pub copy: (Vec<NewUserField>, std::sync::Arc<str>),
     /// Login state: the user by login (`?1`) and two throttle counters (`?2`, `?3`).
     pub login_state: std::sync::Arc<str>,
     /// `(SELECT id FROM <table> WHERE id = <placeholder>)`, the ledger's guard that a
@@ -77,6 +80,8 @@ pub(crate) struct UserSql {
 /// A field of [`NewUser`](crate::NewUser), in the order an insert binds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NewUserField {
+    Id,
+    LastLogin,
     Password,
     Login,
     Username,
@@ -120,7 +125,8 @@ impl UserSql {
             )
         });
         let delete = format!("DELETE FROM {t} WHERE {id} = {}", d.id_p(1));
-        let insert = insert_statement(&table, d);
+        let insert = insert_statement(&table, d, false);
+        let copy = insert_statement(&table, d, true);
         let login_state = format!(
             "SELECT {}, t1.failures AS failures1, t1.window_start AS start1, \
              t2.failures AS failures2, t2.window_start AS start2 \
@@ -145,6 +151,7 @@ impl UserSql {
             set_active: set_active.map(a),
             delete: a(delete),
             insert: (insert.0, a(insert.1)),
+            copy: (copy.0, a(copy.1)),
             login_state: a(login_state),
             exists_prefix,
             table,
@@ -198,10 +205,17 @@ fn select_list(t: &UserTable, d: Dialect) -> String {
     .join(", ")
 }
 
-/// The insert of a new user into the columns the table has.
-fn insert_statement(t: &UserTable, d: Dialect) -> (Vec<NewUserField>, String) {
+/// The insert of a new user into the columns the table has. `copy`: an existing user
+/// copied whole (its id and last login too), skipped on any conflict (id or login).
+fn insert_statement(t: &UserTable, d: Dialect, copy: bool) -> (Vec<NewUserField>, String) {
     use NewUserField as F;
     let mut fields = vec![(F::Password, t.password.as_str()), (F::Login, &t.login)];
+    if copy {
+        fields.insert(0, (F::Id, &t.id));
+        if let Some(c) = &t.last_login {
+            fields.push((F::LastLogin, c));
+        }
+    }
     let optional = [
         (F::Username, t.username.as_deref()),
         (F::IsActive, t.is_active.as_deref()),
@@ -223,16 +237,21 @@ fn insert_statement(t: &UserTable, d: Dialect) -> (Vec<NewUserField>, String) {
         .iter()
         .enumerate()
         .map(|(i, (f, _))| match f {
-            F::DateJoined => d.time_p(i + 1),
+            F::DateJoined | F::LastLogin => d.time_p(i + 1),
+            F::Id => d.id_p(i + 1),
             _ => d.p(i + 1),
         })
         .collect();
+    let conflict = if copy {
+        String::new()
+    } else {
+        format!("({}) ", quoted(&t.login))
+    };
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT {conflict}DO NOTHING",
         quoted(&t.table),
         columns.join(", "),
         values.join(", "),
-        quoted(&t.login)
     );
     (fields.into_iter().map(|(f, _)| f).collect(), sql)
 }

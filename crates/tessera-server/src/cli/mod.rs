@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::database::{migrate, open_database};
 use crate::error::Result;
 
+mod import;
 mod keys;
 mod setup;
 pub(crate) mod tokens;
@@ -97,6 +98,17 @@ pub enum Command {
     Decode {
         /// The token.
         token: String,
+    },
+    /// Copy a Django project's users (hashes untouched, ids kept) and its outstanding
+    /// and blacklisted tokens into Tessera's database. Idempotent; a progress bar on
+    /// standard error.
+    ImportDjango {
+        /// The Django project's database: sqlite://PATH or postgres://… (read only).
+        #[arg(long = "from")]
+        from: String,
+        /// Count what would be copied; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Validate the configuration and print a summary (never secrets), with what the
     /// database holds (user table and fields, password hashers in use, row counts and
@@ -208,5 +220,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::demo::seed(&config, &db).await
         }
         Command::Check => setup::check(&config, data_dir).await,
+        Command::ImportDjango { from, dry_run } => {
+            import::import_django(&config, data_dir, &from, dry_run).await
+        }
     }
 }
