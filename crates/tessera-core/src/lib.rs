@@ -27,6 +27,7 @@
 pub mod claims;
 pub mod clock;
 pub mod dangerous;
+pub mod django_id;
 pub mod error;
 pub mod json;
 mod jws;
@@ -39,6 +40,7 @@ pub mod user;
 pub mod username;
 
 pub use clock::{Clock, ManualClock, OsRandom, Random, SystemClock};
+pub use django_id::DjangoId;
 pub use error::{Error, Result};
 pub use keys::{Algorithm, Key, KeyLookup, KeySet};
 pub use password::PasswordHasher;

@@ -8,12 +8,13 @@ use std::hash::Hash;
 use serde_json::{Map, Value};
 
 use crate::claims::{Claims, TokenKind};
+use crate::django_id::DjangoId;
 
 /// A user row: the columns of Django's `auth_user`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    /// Primary key.
-    pub id: i64,
+    /// Primary key: an integer, or a UUID for custom user models keyed by one.
+    pub id: DjangoId,
     /// Unique login name (case-sensitive, as Django's `ModelBackend`).
     pub username: String,
     /// E-mail address (may be empty).
@@ -41,7 +42,7 @@ impl User {
     /// that are not claimable (the password never is).
     pub fn field(&self, name: &str) -> Option<Value> {
         Some(match name {
-            "id" => Value::from(self.id),
+            "id" => self.id.to_json(),
             "username" => Value::from(self.username.as_str()),
             "email" => Value::from(self.email.as_str()),
             "first_name" => Value::from(self.first_name.as_str()),
@@ -105,6 +106,22 @@ impl UserId for String {
     }
 }
 
+impl UserId for DjangoId {
+    /// `5`, `"5"`: integer 5; a UUID's text (32 hex digits, hyphens optional): that UUID.
+    /// Anything else names nobody.
+    fn from_claim(claim: &Value) -> Option<Self> {
+        match claim {
+            Value::String(s) => {
+                let s = s.trim();
+                i64::from_claim(&Value::from(s))
+                    .map(DjangoId::Int)
+                    .or_else(|| DjangoId::parse_uuid(s))
+            }
+            other => i64::from_claim(other).map(DjangoId::Int),
+        }
+    }
+}
+
 /// What Tessera needs of a user, whatever table it lives in: Django's `auth_user`
 /// ([`User`]) or an application's own type.
 pub trait AuthUser: Debug + Send + Sync + 'static {
@@ -136,8 +153,8 @@ pub trait AuthUser: Debug + Send + Sync + 'static {
 }
 
 impl AuthUser for User {
-    type Id = i64;
-    fn id(&self) -> i64 {
+    type Id = DjangoId;
+    fn id(&self) -> DjangoId {
         self.id
     }
     fn username(&self) -> &str {

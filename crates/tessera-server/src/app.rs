@@ -255,11 +255,15 @@ async fn create_review(State(s): State<AppState>, auth: Authenticated, fields: F
     if let Err(e) = v.finish() {
         return e.into_response();
     }
+    // The demo's reviews refer to Django's integer-keyed auth_user.
+    let Some(author_id) = auth.user.id.as_int() else {
+        return ApiError::NotFound.into_response();
+    };
     let new = NewReview {
         product,
         rating,
         comment,
-        author_id: auth.user.id,
+        author_id,
         created_at: s.auth.clock().now_micros(),
     };
     match s.reviews.create(&new).await {

@@ -7,7 +7,7 @@ use tessera_core::{Clock as _, SystemClock};
 use tessera_store::{Database, NewUser};
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::passwords::hash_blocking;
 use crate::reviews::{NewReview, Reviews};
 
@@ -107,7 +107,9 @@ pub async fn seed(config: &Config, db: &Database) -> Result<()> {
                 product: product.to_owned(),
                 rating,
                 comment: comment.to_owned(),
-                author_id: user.id,
+                author_id: user.id.as_int().ok_or_else(|| {
+                    Error::Config("the demo reviews need integer user ids (auth_user)".into())
+                })?,
                 created_at: now,
             })
             .await?;

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tessera_core::User;
+use tessera_core::{DjangoId, User};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
@@ -30,12 +30,12 @@ const MAX_ENTRIES: usize = 100_000;
 /// that a read racing a change cannot put the row it read before the change back.
 #[derive(Debug, Default)]
 struct Entries {
-    rows: HashMap<i64, (Option<Arc<User>>, Instant)>,
+    rows: HashMap<DjangoId, (Option<Arc<User>>, Instant)>,
     epoch: u64,
 }
 
 impl Entries {
-    fn forget(&mut self, id: Option<i64>) {
+    fn forget(&mut self, id: Option<DjangoId>) {
         match id {
             Some(id) => {
                 self.rows.remove(&id);
@@ -64,14 +64,14 @@ impl UserCache {
         }
     }
 
-    fn forget(&self, id: i64) {
+    fn forget(&self, id: DjangoId) {
         if let Ok(mut m) = self.users.write() {
             m.forget(Some(id));
         }
     }
 
     /// The row from the database, cached unless an invalidation happened meanwhile.
-    async fn load(&self, id: i64) -> Result<Option<Arc<User>>> {
+    async fn load(&self, id: DjangoId) -> Result<Option<Arc<User>>> {
         let epoch = self.users.read().map(|m| m.epoch).ok();
         let user = self.inner.user_by_id(id).await?.map(Arc::new);
         if let Ok(mut m) = self.users.write()
@@ -90,11 +90,11 @@ impl UserCache {
 impl UserStore for UserCache {
     type User = User;
 
-    fn ledger_user_id(&self, id: &i64) -> Option<i64> {
+    fn ledger_user_id(&self, id: &DjangoId) -> Option<i64> {
         self.inner.ledger_user_id(id)
     }
 
-    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+    async fn user_by_id(&self, id: DjangoId) -> Result<Option<User>> {
         let shared = match self.cached_user(&id) {
             Some(hit) => hit,
             None => self.load(id).await?,
@@ -102,13 +102,13 @@ impl UserStore for UserCache {
         Ok(shared.map(|u| (*u).clone()))
     }
 
-    fn cached_user(&self, id: &i64) -> Option<Option<Arc<User>>> {
+    fn cached_user(&self, id: &DjangoId) -> Option<Option<Arc<User>>> {
         let m = self.users.read().ok()?;
         let (user, at) = m.rows.get(id)?;
         (at.elapsed() < self.ttl).then(|| user.clone())
     }
 
-    async fn shared_user_by_id(&self, id: i64) -> Result<Option<Arc<User>>> {
+    async fn shared_user_by_id(&self, id: DjangoId) -> Result<Option<Arc<User>>> {
         match self.cached_user(&id) {
             Some(hit) => Ok(hit),
             None => self.load(id).await,
@@ -120,13 +120,13 @@ impl UserStore for UserCache {
         self.inner.user_by_username(username).await
     }
 
-    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+    async fn set_password(&self, id: DjangoId, hash: &str) -> Result<bool> {
         let r = self.inner.set_password(id, hash).await;
         self.forget(id);
         r
     }
 
-    async fn set_last_login(&self, id: i64, at_micros: i64) -> Result<()> {
+    async fn set_last_login(&self, id: DjangoId, at_micros: i64) -> Result<()> {
         let r = self.inner.set_last_login(id, at_micros).await;
         self.forget(id);
         r
@@ -146,13 +146,13 @@ impl UserDirectory for UserCache {
         Ok(u)
     }
 
-    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+    async fn set_active(&self, id: DjangoId, active: bool) -> Result<bool> {
         let r = self.inner.set_active(id, active).await;
         self.forget(id);
         r
     }
 
-    async fn delete_user(&self, id: i64) -> Result<bool> {
+    async fn delete_user(&self, id: DjangoId) -> Result<bool> {
         let r = self.inner.delete_user(id).await;
         self.forget(id);
         r

@@ -48,6 +48,8 @@ impl DjangoSource {
                 )));
             }
         }
+        let mut users = users.clone();
+        users.id_kind = db.id_kind(&users.table, &users.id).await?;
         let dialect = match db {
             #[cfg(feature = "sqlite")]
             ReadOnly::Sqlite(_) => Dialect::Sqlite,
@@ -56,27 +58,28 @@ impl DjangoSource {
         };
         Ok(DjangoSource {
             db,
-            users: UserSql::new(users.clone(), dialect),
+            users: UserSql::new(users, dialect),
         })
     }
 
     /// Every user, by id.
     pub async fn users(&mut self) -> Result<Vec<User>> {
         let sql = AssertSqlSafe(self.users.list.clone());
+        let kind = self.users.table.id_kind;
         match &mut self.db {
             #[cfg(feature = "sqlite")]
             ReadOnly::Sqlite(c) => sqlx::query(sql)
                 .fetch_all(c)
                 .await?
                 .iter()
-                .map(crate::sqlite::user_from_row)
+                .map(|r| crate::sqlite::user_from_row(r, kind))
                 .collect(),
             #[cfg(feature = "postgres")]
             ReadOnly::Postgres(c) => sqlx::query(sql)
                 .fetch_all(c)
                 .await?
                 .iter()
-                .map(crate::postgres::user_from_row)
+                .map(|r| crate::postgres::user_from_row(r, kind))
                 .collect(),
         }
     }

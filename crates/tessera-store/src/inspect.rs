@@ -22,6 +22,8 @@ pub struct Inspection {
     pub django_project: bool,
     /// The user table exists.
     pub user_table_exists: bool,
+    /// The user table's key type (integers unless the table keys by UUID).
+    pub id_kind: crate::user_table::IdKind,
     /// Configured columns the user table lacks, as `(field, column)`.
     pub missing_columns: Vec<(&'static str, String)>,
     /// Users, and how many are active (when the table can be read).
@@ -58,11 +60,15 @@ impl SchemaProbe for ReadOnly {
     }
 
     async fn column_exists(&mut self, table: &str, column: &str) -> Result<bool> {
+        Ok(self.column_type(table, column).await?.is_some())
+    }
+
+    async fn column_type(&mut self, table: &str, column: &str) -> Result<Option<String>> {
         match self {
             #[cfg(feature = "sqlite")]
-            ReadOnly::Sqlite(c) => (&mut *c).column_exists(table, column).await,
+            ReadOnly::Sqlite(c) => (&mut *c).column_type(table, column).await,
             #[cfg(feature = "postgres")]
-            ReadOnly::Postgres(c) => (&mut *c).column_exists(table, column).await,
+            ReadOnly::Postgres(c) => (&mut *c).column_type(table, column).await,
         }
     }
 }
@@ -160,6 +166,7 @@ pub async fn inspect(url: &str, users: &UserTable) -> Result<Option<Inspection>>
         ..Inspection::default()
     };
     if found.user_table_exists {
+        found.id_kind = db.id_kind(&users.table, &users.id).await?;
         for (field, column) in users.columns() {
             if !db.column_exists(&users.table, column).await? {
                 found.missing_columns.push((field, column.to_owned()));

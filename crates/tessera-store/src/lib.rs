@@ -19,7 +19,7 @@
 //! store.migrate().await.unwrap();
 //! let alice = store.create_user(&NewUser::new("alice", "pbkdf2_sha256$1$s$aGFzaA==", 0)).await.unwrap();
 //!
-//! let old = OutstandingToken { jti: "a".repeat(32), user_id: Some(alice.id),
+//! let old = OutstandingToken { jti: "a".repeat(32), user_id: alice.id.as_int(),
 //!     user_key: Some(alice.id.to_string()),
 //!     token: "…".into(), created_at: 0, expires_at: 86_400_000_000,
 //!     family_id: Some("f".repeat(32)) };
@@ -39,7 +39,7 @@
 
 use std::sync::Arc;
 
-use tessera_core::{AuthUser, User};
+use tessera_core::{AuthUser, DjangoId, User};
 
 pub mod cache;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -155,9 +155,11 @@ where
             failures.extend(live_counter(key, stored, now, window));
         }
     }
-    let user = match row.try_get::<Option<i64>, _>("id")? {
-        Some(_) => Some(user_from_row(row)?),
-        None => None,
+    let present = !sqlx::ValueRef::is_null(&row.try_get_raw("id")?);
+    let user = if present {
+        Some(user_from_row(row)?)
+    } else {
+        None
     };
     Ok(LoginState { user, failures })
 }
@@ -306,7 +308,7 @@ pub enum RevocationEvent {
     Revoked(RevokedFamily),
     /// A user row changed on another instance (password, active flag, deletion):
     /// cached copies must go.
-    UserChanged(i64),
+    UserChanged(DjangoId),
     /// The channel was interrupted: events may have been missed, reload from the ledger.
     Resync,
 }
@@ -438,9 +440,9 @@ pub trait UserDirectory: Send + Sync {
     /// Creates a user; [`Error::UsernameTaken`] if the name exists.
     async fn create_user(&self, user: &NewUser) -> Result<User>;
     /// Activates or deactivates a user; false when there is no such user.
-    async fn set_active(&self, id: i64, active: bool) -> Result<bool>;
+    async fn set_active(&self, id: DjangoId, active: bool) -> Result<bool>;
     /// Deletes a user; their ledger rows stay (user set to NULL), blacklisting included.
-    async fn delete_user(&self, id: i64) -> Result<bool>;
+    async fn delete_user(&self, id: DjangoId) -> Result<bool>;
 }
 
 /// The token ledger: every refresh and sliding token issued (outstanding), the

@@ -12,8 +12,7 @@
 use async_trait::async_trait;
 
 use crate::Result;
-use crate::user_sql::quoted;
-use crate::user_table::UserTable;
+use crate::user_table::{IdKind, UserTable};
 
 /// When a part of a migration runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +47,17 @@ pub(crate) struct Migration {
 pub(crate) trait SchemaProbe: Send {
     async fn table_exists(&mut self, table: &str) -> Result<bool>;
     async fn column_exists(&mut self, table: &str, column: &str) -> Result<bool>;
+    /// The declared type of a column, lower-case (`None` when there is no such column).
+    async fn column_type(&mut self, table: &str, column: &str) -> Result<Option<String>>;
+    /// Whether a user table's key holds integers or UUIDs, read off its column type:
+    /// Django makes a `UUIDField` a `uuid` on PostgreSQL and a `char(32)` on SQLite.
+    /// A table that does not exist yet will be Django's `auth_user`: integers.
+    async fn id_kind(&mut self, table: &str, column: &str) -> Result<IdKind> {
+        Ok(match self.column_type(table, column).await?.as_deref() {
+            Some("uuid" | "char(32)") => IdKind::Uuid,
+            _ => IdKind::Integer,
+        })
+    }
 }
 
 /// A part of a pending migration, decided against the database as it is now.
@@ -102,19 +112,14 @@ pub(crate) async fn plan_parts<P: SchemaProbe + ?Sized>(
     Ok(out)
 }
 
-/// The SQL with references to `auth_user` pointed at the configured user table.
+/// The SQL for the configured user table: with another table than `auth_user`, Tessera's
+/// own user references carry no foreign key (that table's key may not even be an
+/// integer; Tessera names those users by key in `tessera_token_family.user_key`).
 fn for_user_table(sql: &str, users: &UserTable) -> String {
     if users.is_django_default() {
         return sql.to_owned();
     }
-    sql.replace(
-        "REFERENCES \"auth_user\" (\"id\")",
-        &format!(
-            "REFERENCES {} ({})",
-            quoted(&users.table),
-            quoted(&users.id)
-        ),
-    )
+    sql.replace(" REFERENCES \"auth_user\" (\"id\") ON DELETE SET NULL", "")
 }
 
 /// Each statement of `sql` on one line, without comments.
@@ -230,13 +235,17 @@ mod tests {
     }
 
     #[test]
-    fn foreign_keys_follow_the_user_table() {
-        let mut t = UserTable::named("accounts_user");
-        t.id = "uid".into();
-        let sql = for_user_table("x REFERENCES \"auth_user\" (\"id\") ON DELETE SET NULL", &t);
-        assert_eq!(
-            sql,
-            "x REFERENCES \"accounts_user\" (\"uid\") ON DELETE SET NULL"
-        );
+    fn no_foreign_key_to_another_user_table() {
+        let t = UserTable::named("accounts_user");
+        let sql = r#""user_id" integer NULL REFERENCES "auth_user" ("id") ON DELETE SET NULL,"#;
+        assert_eq!(for_user_table(sql, &t), r#""user_id" integer NULL,"#);
+        assert_eq!(for_user_table(sql, &UserTable::default()), sql);
+        #[cfg(all(feature = "sqlite", feature = "postgres"))]
+        for m in [SQLITE, POSTGRES] {
+            for part in m.iter().flat_map(|m| m.parts) {
+                let sql = for_user_table(part.sql, &t);
+                assert!(!sql.contains(r#"REFERENCES "auth_user""#), "{sql}");
+            }
+        }
     }
 }

@@ -16,14 +16,13 @@ use std::sync::Arc;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
-use tessera_core::User;
+use tessera_core::{DjangoId, User};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::DJANGO_USER_CASCADES;
 use crate::ledger;
 use crate::migrations::{POSTGRES, SchemaProbe, plan_parts};
-use crate::user_sql::{Dialect, NewUserField, UserSql};
-use crate::user_table::UserTable;
+use crate::user_sql::{BindId as _, Dialect, NewUserField, UserSql, read_id};
+use crate::user_table::{IdKind, UserTable};
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
@@ -33,7 +32,7 @@ use crate::{live_counter, login_key_slots, login_state_from_row, login_state_ste
 use ledger_sql::{LedgerSql, Tx};
 
 /// The notification channel revocations are announced on.
-pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
+pub use ledger_sql::REVOCATION_CHANNEL;
 
 /// A timestamptz from integer microseconds bound at `$n`.
 macro_rules! ts {
@@ -74,14 +73,18 @@ impl PgStore {
     /// Connects to `url`, with users in `users`.
     pub async fn open_with_users(url: &str, limits: PoolOptions, users: UserTable) -> Result<Self> {
         users.validate()?;
-        let users = Arc::new(UserSql::new(users, Dialect::Postgres));
-        let ledger_sql = Arc::new(LedgerSql::new(&users));
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(limits.max_connections.max(1))
             .acquire_timeout(limits.acquire_timeout)
             .connect_with(options)
             .await?;
+        let mut users = users;
+        users.id_kind = (&mut *pool.acquire().await?)
+            .id_kind(&users.table, &users.id)
+            .await?;
+        let users = Arc::new(UserSql::new(users, Dialect::Postgres));
+        let ledger_sql = Arc::new(LedgerSql::new(&users));
         Ok(PgStore {
             pool,
             users,
@@ -103,9 +106,9 @@ impl PgStore {
     }
 }
 
-pub(crate) fn user_from_row(row: &PgRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &PgRow, kind: IdKind) -> Result<User> {
     Ok(User {
-        id: row.try_get("id")?,
+        id: read_id(row, kind)?,
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         password: row.try_get("password")?,
@@ -125,12 +128,12 @@ fn bind_user<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     fields: &[NewUserField],
     u: &'q NewUser,
-    id: i64,
+    id: DjangoId,
     last_login: Option<i64>,
 ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
     for f in fields {
         q = match f {
-            NewUserField::Id => q.bind(id),
+            NewUserField::Id => q.bind_id(id),
             NewUserField::LastLogin => q.bind(last_login),
             NewUserField::Password => q.bind(&u.password_hash),
             NewUserField::Login | NewUserField::Username => q.bind(&u.username),
@@ -151,7 +154,7 @@ fn bind_user<'q>(
 fn parse_payload(payload: &str) -> Option<RevocationEvent> {
     let (a, b) = payload.split_once(' ')?;
     if a == "user" {
-        return Some(RevocationEvent::UserChanged(b.parse().ok()?));
+        return Some(RevocationEvent::UserChanged(DjangoId::parse(b)?));
     }
     Some(RevocationEvent::Revoked(RevokedFamily {
         id: a.to_owned(),
@@ -163,7 +166,7 @@ fn parse_payload(payload: &str) -> Option<RevocationEvent> {
 /// instances' user caches in the same transaction.
 async fn change_user(
     pool: &PgPool,
-    id: i64,
+    id: DjangoId,
     stmt: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
 ) -> Result<bool> {
     let mut tx = pool.begin().await?;
@@ -204,7 +207,7 @@ async fn delete_expired(tx: &mut PgConnection, now: i64, limit: u64) -> Result<u
 }
 
 /// Tells other instances' user caches, when `tx` commits, that user `id` changed.
-async fn notify_user_changed(tx: &mut PgConnection, id: i64) -> Result<()> {
+async fn notify_user_changed(tx: &mut PgConnection, id: DjangoId) -> Result<()> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(REVOCATION_CHANNEL)
         .bind(format!("user {id}"))
@@ -217,16 +220,21 @@ async fn notify_user_changed(tx: &mut PgConnection, id: i64) -> Result<()> {
 impl UserStore for PgStore {
     type User = User;
 
-    fn ledger_user_id(&self, id: &i64) -> Option<i64> {
-        Some(*id)
+    fn ledger_user_id(&self, id: &DjangoId) -> Option<i64> {
+        id.as_int()
     }
 
-    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+    async fn user_by_id(&self, id: DjangoId) -> Result<Option<User>> {
+        if !self.users.accepts(id) {
+            return Ok(None);
+        }
         let row = sqlx::query(AssertSqlSafe(self.users.by_id.clone()))
-            .bind(id)
+            .bind_id(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref()
+            .map(|r| user_from_row(r, self.users.table.id_kind))
+            .transpose()
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
@@ -234,23 +242,33 @@ impl UserStore for PgStore {
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref()
+            .map(|r| user_from_row(r, self.users.table.id_kind))
+            .transpose()
     }
 
-    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+    async fn set_password(&self, id: DjangoId, hash: &str) -> Result<bool> {
+        if !self.users.accepts(id) {
+            return Ok(false);
+        }
         let q = sqlx::query(AssertSqlSafe(self.users.set_password.clone()))
             .bind(hash)
-            .bind(id);
+            .bind_id(id);
         change_user(&self.pool, id, q).await
     }
 
-    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
-        let Some(sql) = &self.users.set_last_login else {
+    async fn set_last_login(&self, id: DjangoId, at: i64) -> Result<()> {
+        let Some(sql) = self
+            .users
+            .set_last_login
+            .clone()
+            .filter(|_| self.users.accepts(id))
+        else {
             return Ok(());
         };
-        sqlx::query(AssertSqlSafe(sql.clone()))
+        sqlx::query(AssertSqlSafe(sql))
             .bind(at)
-            .bind(id)
+            .bind_id(id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -263,12 +281,20 @@ impl UserDirectory for PgStore {
         let rows = sqlx::query(AssertSqlSafe(self.users.list.clone()))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(user_from_row).collect()
+        rows.iter()
+            .map(|r| user_from_row(r, self.users.table.id_kind))
+            .collect()
     }
 
     async fn create_user(&self, u: &NewUser) -> Result<User> {
         let (fields, sql) = &self.users.insert;
-        let q = bind_user(sqlx::query(AssertSqlSafe(sql.clone())), fields, u, 0, None);
+        let q = bind_user(
+            sqlx::query(AssertSqlSafe(sql.clone())),
+            fields,
+            u,
+            DjangoId::new_uuid(&tessera_core::OsRandom),
+            None,
+        );
         if q.execute(&self.pool).await?.rows_affected() == 0 {
             return Err(Error::UsernameTaken(u.username.clone()));
         }
@@ -280,7 +306,10 @@ impl UserDirectory for PgStore {
             })
     }
 
-    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+    async fn set_active(&self, id: DjangoId, active: bool) -> Result<bool> {
+        if !self.users.accepts(id) {
+            return Ok(false);
+        }
         let Some(sql) = &self.users.set_active else {
             return Err(Error::BadUserTable(format!(
                 "{} has no is_active column",
@@ -289,32 +318,27 @@ impl UserDirectory for PgStore {
         };
         let q = sqlx::query(AssertSqlSafe(sql.clone()))
             .bind(active)
-            .bind(id);
+            .bind_id(id);
         change_user(&self.pool, id, q).await
     }
 
-    async fn delete_user(&self, id: i64) -> Result<bool> {
+    async fn delete_user(&self, id: DjangoId) -> Result<bool> {
         // Django's tables refer to the user without database-level actions (Django acts
         // in Python): do what its `on_delete` says before the row goes.
+        if !self.users.accepts(id) {
+            return Ok(false);
+        }
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE token_blacklist_outstandingtoken SET user_id = NULL WHERE user_id = $1::int8",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        for (table, column) in DJANGO_USER_CASCADES {
+        for (stmt, table) in self.users.before_delete(Dialect::Postgres) {
             if (&mut *tx).table_exists(table).await? {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DELETE FROM \"{table}\" WHERE \"{column}\" = $1::int8"
-                )))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(AssertSqlSafe(stmt))
+                    .bind_id(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         let r = sqlx::query(AssertSqlSafe(self.users.delete.clone()))
-            .bind(id)
+            .bind_id(id)
             .execute(&mut *tx)
             .await?;
         if r.rows_affected() == 1 {
@@ -603,15 +627,18 @@ impl SchemaProbe for &mut PgConnection {
     }
 
     async fn column_exists(&mut self, table: &str, column: &str) -> Result<bool> {
-        let hit: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM information_schema.columns \
+        Ok(self.column_type(table, column).await?.is_some())
+    }
+
+    async fn column_type(&mut self, table: &str, column: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT data_type::text FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
         )
         .bind(table)
         .bind(column)
         .fetch_optional(&mut **self)
-        .await?;
-        Ok(hit.is_some())
+        .await?)
     }
 }
 
@@ -774,7 +801,8 @@ impl Store for PgStore {
             .bind(key2)
             .fetch_one(&self.pool)
             .await?;
-        login_state_from_row(&row, [key1, key2], now, window, user_from_row)
+        let kind = self.users.table.id_kind;
+        login_state_from_row(&row, [key1, key2], now, window, |r| user_from_row(r, kind))
     }
 }
 

@@ -21,15 +21,15 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Row, Sqlite, SqliteConnection, Transaction};
-use tessera_core::User;
 use tessera_core::clock::{django_datetime, parse_django_datetime};
+use tessera_core::{DjangoId, User};
 use tokio::sync::mpsc;
 
+use crate::ledger;
 use crate::migrations::{SQLITE, SchemaProbe, plan_parts};
 use crate::sqlite_conns::Connections;
-use crate::user_sql::{Dialect, NewUserField, UserSql};
-use crate::user_table::UserTable;
-use crate::{DJANGO_USER_CASCADES, ledger};
+use crate::user_sql::{BindId as _, Dialect, NewUserField, UserSql, read_id};
+use crate::user_table::{IdKind, UserTable};
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger, UserDirectory,
@@ -57,12 +57,12 @@ fn bind_user<'q>(
     mut q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
     fields: &[NewUserField],
     u: &'q NewUser,
-    id: i64,
+    id: DjangoId,
     last_login: Option<i64>,
 ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
     for f in fields {
         q = match f {
-            NewUserField::Id => q.bind(id),
+            NewUserField::Id => q.bind_id(id),
             NewUserField::LastLogin => q.bind(last_login.map(django_datetime)),
             NewUserField::Password => q.bind(&u.password_hash),
             NewUserField::Login | NewUserField::Username => q.bind(&u.username),
@@ -104,8 +104,6 @@ impl SqliteStore {
         users: UserTable,
     ) -> Result<Self> {
         users.validate()?;
-        let users = Arc::new(UserSql::new(users, Dialect::Sqlite));
-        let ledger_sql = Arc::new(LedgerSql::new(&users));
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -121,6 +119,12 @@ impl SqliteStore {
             .acquire_timeout(limits.acquire_timeout)
             .connect_with(options.clone())
             .await?;
+        let mut users = users;
+        users.id_kind = (&mut *pool.acquire().await?)
+            .id_kind(&users.table, &users.id)
+            .await?;
+        let users = Arc::new(UserSql::new(users, Dialect::Sqlite));
+        let ledger_sql = Arc::new(LedgerSql::new(&users));
         let readers = Arc::new(Connections::new(
             options.clone(),
             limits.max_connections,
@@ -205,9 +209,9 @@ fn micros_col(row: &SqliteRow, col: &str) -> Result<Option<i64>> {
     }
 }
 
-pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &SqliteRow, kind: IdKind) -> Result<User> {
     Ok(User {
-        id: row.try_get("id")?,
+        id: read_id(row, kind)?,
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         password: row.try_get("password")?,
@@ -232,17 +236,23 @@ impl SqliteStore {
 impl UserStore for SqliteStore {
     type User = User;
 
-    fn ledger_user_id(&self, id: &i64) -> Option<i64> {
-        Some(*id)
+    fn ledger_user_id(&self, id: &DjangoId) -> Option<i64> {
+        id.as_int()
     }
 
-    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+    async fn user_by_id(&self, id: DjangoId) -> Result<Option<User>> {
+        if !self.users.accepts(id) {
+            return Ok(None);
+        }
         let mut loan = self.readers.get().await?;
         let row = sqlx::query(AssertSqlSafe(self.users.by_id.clone()))
-            .bind(id)
+            .bind_id(id)
             .fetch_optional(loan.conn()?)
             .await;
-        loan.kept(row)?.as_ref().map(user_from_row).transpose()
+        loan.kept(row)?
+            .as_ref()
+            .map(|r| user_from_row(r, self.users.table.id_kind))
+            .transpose()
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
@@ -251,25 +261,36 @@ impl UserStore for SqliteStore {
             .bind(username)
             .fetch_optional(loan.conn()?)
             .await;
-        loan.kept(row)?.as_ref().map(user_from_row).transpose()
+        loan.kept(row)?
+            .as_ref()
+            .map(|r| user_from_row(r, self.users.table.id_kind))
+            .transpose()
     }
 
-    async fn set_password(&self, id: i64, hash: &str) -> Result<bool> {
+    async fn set_password(&self, id: DjangoId, hash: &str) -> Result<bool> {
+        if !self.users.accepts(id) {
+            return Ok(false);
+        }
         let r = sqlx::query(AssertSqlSafe(self.users.set_password.clone()))
             .bind(hash)
-            .bind(id)
+            .bind_id(id)
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    async fn set_last_login(&self, id: i64, at: i64) -> Result<()> {
-        let Some(sql) = &self.users.set_last_login else {
+    async fn set_last_login(&self, id: DjangoId, at: i64) -> Result<()> {
+        let Some(sql) = self
+            .users
+            .set_last_login
+            .clone()
+            .filter(|_| self.users.accepts(id))
+        else {
             return Ok(());
         };
-        sqlx::query(AssertSqlSafe(sql.clone()))
+        sqlx::query(AssertSqlSafe(sql))
             .bind(django_datetime(at))
-            .bind(id)
+            .bind_id(id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -282,12 +303,20 @@ impl UserDirectory for SqliteStore {
         let rows = sqlx::query(AssertSqlSafe(self.users.list.clone()))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(user_from_row).collect()
+        rows.iter()
+            .map(|r| user_from_row(r, self.users.table.id_kind))
+            .collect()
     }
 
     async fn create_user(&self, u: &NewUser) -> Result<User> {
         let (fields, sql) = &self.users.insert;
-        let q = bind_user(sqlx::query(AssertSqlSafe(sql.clone())), fields, u, 0, None);
+        let q = bind_user(
+            sqlx::query(AssertSqlSafe(sql.clone())),
+            fields,
+            u,
+            DjangoId::new_uuid(&tessera_core::OsRandom),
+            None,
+        );
         let r = q.execute(&self.pool).await?;
         if r.rows_affected() == 0 {
             return Err(Error::UsernameTaken(u.username.clone()));
@@ -300,7 +329,10 @@ impl UserDirectory for SqliteStore {
             })
     }
 
-    async fn set_active(&self, id: i64, active: bool) -> Result<bool> {
+    async fn set_active(&self, id: DjangoId, active: bool) -> Result<bool> {
+        if !self.users.accepts(id) {
+            return Ok(false);
+        }
         let Some(sql) = &self.users.set_active else {
             return Err(Error::BadUserTable(format!(
                 "{} has no is_active column",
@@ -309,34 +341,29 @@ impl UserDirectory for SqliteStore {
         };
         let r = sqlx::query(AssertSqlSafe(sql.clone()))
             .bind(active)
-            .bind(id)
+            .bind_id(id)
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    async fn delete_user(&self, id: i64) -> Result<bool> {
+    async fn delete_user(&self, id: DjangoId) -> Result<bool> {
         // Django's tables refer to the user without database-level actions (Django acts
         // in Python): do what its `on_delete` says before the row goes.
+        if !self.users.accepts(id) {
+            return Ok(false);
+        }
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "UPDATE token_blacklist_outstandingtoken SET user_id = NULL WHERE user_id = ?1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        for (table, column) in DJANGO_USER_CASCADES {
+        for (stmt, table) in self.users.before_delete(Dialect::Sqlite) {
             if (&mut *tx).table_exists(table).await? {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DELETE FROM \"{table}\" WHERE \"{column}\" = ?1"
-                )))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(AssertSqlSafe(stmt))
+                    .bind_id(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         let r = sqlx::query(AssertSqlSafe(self.users.delete.clone()))
-            .bind(id)
+            .bind_id(id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -589,13 +616,17 @@ impl SchemaProbe for &mut SqliteConnection {
     }
 
     async fn column_exists(&mut self, table: &str, column: &str) -> Result<bool> {
-        let hit: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+        Ok(self.column_type(table, column).await?.is_some())
+    }
+
+    async fn column_type(&mut self, table: &str, column: &str) -> Result<Option<String>> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT type FROM pragma_table_info(?1) WHERE name = ?2")
                 .bind(table)
                 .bind(column)
                 .fetch_optional(&mut **self)
                 .await?;
-        Ok(hit.is_some())
+        Ok(found.map(|t| t.to_ascii_lowercase()))
     }
 }
 
@@ -737,6 +768,7 @@ impl Store for SqliteStore {
             .fetch_one(loan.conn()?)
             .await;
         let row = loan.kept(row)?;
-        login_state_from_row(&row, [key1, key2], now, window, user_from_row)
+        let kind = self.users.table.id_kind;
+        login_state_from_row(&row, [key1, key2], now, window, |r| user_from_row(r, kind))
     }
 }

@@ -1,6 +1,8 @@
 //! The user statements of a store, built from its [`UserTable`] once when it opens.
 
-use crate::user_table::UserTable;
+use tessera_core::DjangoId;
+
+use crate::user_table::{IdKind, UserTable};
 
 /// `"name"`, for a validated identifier.
 pub(crate) fn quoted(name: &str) -> String {
@@ -25,11 +27,13 @@ impl Dialect {
         }
     }
 
-    /// The integer id placeholder `n` (PostgreSQL's `integer` id compared with `int8`).
-    fn id_p(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite => format!("?{n}"),
-            Dialect::Postgres => format!("${n}::int8"),
+    /// The placeholder `n` of an id of `kind` (on PostgreSQL cast to the column's type:
+    /// an integer is bound as `int8`, a UUID as text).
+    pub(crate) fn id_p(self, kind: IdKind, n: usize) -> String {
+        match (self, kind) {
+            (Dialect::Sqlite, _) => format!("?{n}"),
+            (Dialect::Postgres, IdKind::Integer) => format!("${n}::int8"),
+            (Dialect::Postgres, IdKind::Uuid) => format!("${n}::uuid"),
         }
     }
 
@@ -99,21 +103,21 @@ impl UserSql {
         let t = quoted(&table.table);
         let select = |rest: &str| format!("SELECT {} FROM {t} AS u {rest}", select_list(&table, d));
         let id = quoted(&table.id);
-        let by_id = select(&format!("WHERE u.{id} = {}", d.id_p(1)));
+        let by_id = select(&format!("WHERE u.{id} = {}", d.id_p(table.id_kind, 1)));
         let by_login = select(&format!("WHERE u.{} = {}", quoted(&table.login), d.p(1)));
         let list = select(&format!("ORDER BY u.{id}"));
         let set_password = format!(
             "UPDATE {t} SET {} = {} WHERE {id} = {}",
             quoted(&table.password),
             d.p(1),
-            d.id_p(2)
+            d.id_p(table.id_kind, 2)
         );
         let set_last_login = table.last_login.as_ref().map(|c| {
             format!(
                 "UPDATE {t} SET {} = {} WHERE {id} = {}",
                 quoted(c),
                 d.time_p(1),
-                d.id_p(2)
+                d.id_p(table.id_kind, 2)
             )
         });
         let set_active = table.is_active.as_ref().map(|c| {
@@ -121,10 +125,10 @@ impl UserSql {
                 "UPDATE {t} SET {} = {} WHERE {id} = {}",
                 quoted(c),
                 d.p(1),
-                d.id_p(2)
+                d.id_p(table.id_kind, 2)
             )
         });
-        let delete = format!("DELETE FROM {t} WHERE {id} = {}", d.id_p(1));
+        let delete = format!("DELETE FROM {t} WHERE {id} = {}", d.id_p(table.id_kind, 1));
         let insert = insert_statement(&table, d, false);
         let copy = insert_statement(&table, d, true);
         let login_state = format!(
@@ -162,7 +166,49 @@ impl UserSql {
     /// does not exist, so a deleted user's reference is dropped instead of failing the
     /// foreign key).
     pub fn existing_user(&self, placeholder: &str) -> String {
-        format!("{}{placeholder})", self.exists_prefix)
+        match self.table.id_kind {
+            IdKind::Integer => format!("{}{placeholder})", self.exists_prefix),
+            // The ledger's integer user references cannot name these users.
+            IdKind::Uuid => "NULL".to_owned(),
+        }
+    }
+
+    /// Whether `id` can name a user of this table (an integer cannot name a user keyed
+    /// by UUID, nor the reverse): otherwise there is no such user, without a query.
+    pub fn accepts(&self, id: DjangoId) -> bool {
+        matches!(
+            (self.table.id_kind, id),
+            (IdKind::Integer, DjangoId::Int(_)) | (IdKind::Uuid, DjangoId::Uuid(_))
+        )
+    }
+
+    /// The statements that clear a user's references in Django's tables before the
+    /// user row goes, as Django's `on_delete` does in Python: `(statement, table it
+    /// needs)`, each binding the id at the first placeholder.
+    pub fn before_delete(&self, d: Dialect) -> Vec<(String, &'static str)> {
+        // A UUID-keyed model's references are uuid columns in Django's tables, but
+        // integer ones in tables Tessera made: compared as text, either works.
+        let (p, col): (String, fn(&str) -> String) = match (d, self.table.id_kind) {
+            (_, IdKind::Integer) => (d.id_p(IdKind::Integer, 1), |c| format!("\"{c}\"")),
+            (Dialect::Sqlite, IdKind::Uuid) => ("?1".into(), |c| format!("CAST(\"{c}\" AS text)")),
+            (Dialect::Postgres, IdKind::Uuid) => ("replace($1::uuid::text, '-', '')".into(), |c| {
+                format!("replace(\"{c}\"::text, '-', '')")
+            }),
+        };
+        let mut out = vec![(
+            format!(
+                "UPDATE token_blacklist_outstandingtoken SET user_id = NULL WHERE {} = {p}",
+                col("user_id")
+            ),
+            "token_blacklist_outstandingtoken",
+        )];
+        for (table, column) in crate::DJANGO_USER_CASCADES {
+            out.push((
+                format!("DELETE FROM \"{table}\" WHERE {} = {p}", col(column)),
+                table,
+            ));
+        }
+        out
     }
 }
 
@@ -174,9 +220,10 @@ fn select_list(t: &UserTable, d: Dialect) -> String {
         Dialect::Sqlite => col(c),
         Dialect::Postgres => format!("(EXTRACT(EPOCH FROM {}) * 1000000)::int8", col(c)),
     };
-    let id = match d {
-        Dialect::Sqlite => col(&t.id),
-        Dialect::Postgres => format!("{}::int8", col(&t.id)),
+    let id = match (d, t.id_kind) {
+        (Dialect::Sqlite, _) => col(&t.id),
+        (Dialect::Postgres, IdKind::Integer) => format!("{}::int8", col(&t.id)),
+        (Dialect::Postgres, IdKind::Uuid) => format!("{}::text", col(&t.id)),
     };
     let (yes, no, none_time) = match d {
         Dialect::Sqlite => ("1", "0", "NULL"),
@@ -210,11 +257,12 @@ fn select_list(t: &UserTable, d: Dialect) -> String {
 fn insert_statement(t: &UserTable, d: Dialect, copy: bool) -> (Vec<NewUserField>, String) {
     use NewUserField as F;
     let mut fields = vec![(F::Password, t.password.as_str()), (F::Login, &t.login)];
-    if copy {
+    // Django makes UUID keys in Python (`default=uuid.uuid4`): so must an insert.
+    if copy || t.id_kind == IdKind::Uuid {
         fields.insert(0, (F::Id, &t.id));
-        if let Some(c) = &t.last_login {
-            fields.push((F::LastLogin, c));
-        }
+    }
+    if copy && let Some(c) = &t.last_login {
+        fields.push((F::LastLogin, c));
     }
     let optional = [
         (F::Username, t.username.as_deref()),
@@ -238,7 +286,7 @@ fn insert_statement(t: &UserTable, d: Dialect, copy: bool) -> (Vec<NewUserField>
         .enumerate()
         .map(|(i, (f, _))| match f {
             F::DateJoined | F::LastLogin => d.time_p(i + 1),
-            F::Id => d.id_p(i + 1),
+            F::Id => d.id_p(t.id_kind, i + 1),
             _ => d.p(i + 1),
         })
         .collect();
@@ -254,6 +302,52 @@ fn insert_statement(t: &UserTable, d: Dialect, copy: bool) -> (Vec<NewUserField>
         values.join(", "),
     );
     (fields.into_iter().map(|(f, _)| f).collect(), sql)
+}
+
+/// Binds a user id as its column holds it: an integer, or a UUID's 32 hex digits (what
+/// Django's SQLite column holds; PostgreSQL's `::uuid` cast reads them too).
+pub(crate) trait BindId {
+    fn bind_id(self, id: DjangoId) -> Self;
+}
+
+#[cfg(feature = "sqlite")]
+impl BindId for sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    fn bind_id(self, id: DjangoId) -> Self {
+        match id {
+            DjangoId::Int(n) => self.bind(n),
+            DjangoId::Uuid(_) => self.bind(id.simple()),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl BindId for sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    fn bind_id(self, id: DjangoId) -> Self {
+        match id {
+            DjangoId::Int(n) => self.bind(n),
+            DjangoId::Uuid(_) => self.bind(id.simple()),
+        }
+    }
+}
+
+/// The `id` column of a user row: an integer, or a UUID's text.
+pub(crate) fn read_id<R>(row: &R, kind: IdKind) -> crate::Result<DjangoId>
+where
+    R: sqlx::Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'n> &'n str: sqlx::ColumnIndex<R>,
+{
+    Ok(match kind {
+        IdKind::Integer => DjangoId::Int(row.try_get("id")?),
+        IdKind::Uuid => {
+            let text: String = row.try_get("id")?;
+            DjangoId::parse_uuid(&text).ok_or_else(|| crate::Error::BadRow {
+                table: "auth_user",
+                message: "the id is not a UUID".into(),
+            })?
+        }
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,17 @@
 
 use crate::{Error, Result};
 
+/// The type of a user table's primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdKind {
+    /// Integers (`AutoField`, `BigAutoField`).
+    #[default]
+    Integer,
+    /// UUIDs (`UUIDField(primary_key=True)`): a `uuid` column on PostgreSQL, 32 hex digits
+    /// in a `char(32)` on SQLite, as Django stores them.
+    Uuid,
+}
+
 /// A user table and its columns. [`Default`] is Django's `auth_user`. `None` means the
 /// model has no such field: an absent `is_active` reads as active, absent flags as
 /// false, absent names and e-mail as empty, and writes skip them.
@@ -24,8 +35,10 @@ use crate::{Error, Result};
 pub struct UserTable {
     /// The table (`auth_user`).
     pub table: String,
-    /// The integer primary key (`id`).
+    /// The primary key (`id`).
     pub id: String,
+    /// The primary key's type. The stores read it off the table when they open.
+    pub id_kind: IdKind,
     /// The column a login names the user by: `USERNAME_FIELD`'s column (`username`).
     pub login: String,
     /// The username column, when it is not the login column (`username`).
@@ -63,6 +76,7 @@ impl UserTable {
         UserTable {
             table: table.to_owned(),
             id: "id".into(),
+            id_kind: IdKind::Integer,
             login: "username".into(),
             username: None,
             password: "password".into(),

@@ -180,8 +180,13 @@ async fn check_database(config: &Config, data_dir: &Path) -> Result<()> {
         );
     } else {
         println!(
-            "  user table:         {} (login field {login} = column {})",
-            users.table, users.login
+            "  user table:         {} (login field {login} = column {}; {} keys)",
+            users.table,
+            users.login,
+            match found.id_kind {
+                tessera_store::user_table::IdKind::Integer => "integer",
+                tessera_store::user_table::IdKind::Uuid => "UUID",
+            }
         );
         let columns: Vec<String> = users
             .columns()

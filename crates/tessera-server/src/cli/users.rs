@@ -32,7 +32,7 @@ pub(super) async fn change_password(
     let revoked = store
         .revoke_user(
             &user.id.to_string(),
-            Some(user.id),
+            user.id.as_int(),
             SystemClock.now_micros(),
         )
         .await?;
@@ -51,7 +51,7 @@ pub(super) async fn revoke(config: &Config, data_dir: &Path, user: &str) -> Resu
         .await?
         .ok_or_else(|| Error::Usage(format!("user {user:?} does not exist")))?;
     let revoked = store
-        .revoke_user(&u.id.to_string(), Some(u.id), SystemClock.now_micros())
+        .revoke_user(&u.id.to_string(), u.id.as_int(), SystemClock.now_micros())
         .await?;
     println!("Revoked {} session(s) of user '{user}'.", revoked.len());
     Ok(())

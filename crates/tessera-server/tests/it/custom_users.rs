@@ -150,6 +150,125 @@ async fn login_by_email(pg: bool) {
     );
 }
 
+/// A model keyed by UUID (`id = models.UUIDField(primary_key=True, default=uuid.uuid4)`):
+/// Django stores it as 32 hex digits on SQLite and as `uuid` on PostgreSQL.
+const SQLITE_UUID_SCHEMA: &str = r#"
+CREATE TABLE "accounts_member" (
+    "id" char(32) NOT NULL PRIMARY KEY,
+    "password" varchar(128) NOT NULL,
+    "last_login" datetime NULL,
+    "username" varchar(150) NOT NULL UNIQUE,
+    "email" varchar(254) NOT NULL,
+    "is_active" bool NOT NULL,
+    "date_joined" datetime NOT NULL
+);
+"#;
+
+const PG_UUID_SCHEMA: &str = r#"
+CREATE TABLE "accounts_member" (
+    "id" uuid NOT NULL PRIMARY KEY,
+    "password" varchar(128) NOT NULL,
+    "last_login" timestamp with time zone NULL,
+    "username" varchar(150) NOT NULL UNIQUE,
+    "email" varchar(254) NOT NULL,
+    "is_active" boolean NOT NULL,
+    "date_joined" timestamp with time zone NOT NULL
+);
+"#;
+
+async fn uuid_keys(pg: bool) {
+    let schema = if pg {
+        PG_UUID_SCHEMA
+    } else {
+        SQLITE_UUID_SCHEMA
+    };
+    let settings = json!({
+        "USER_TABLE": "accounts_member",
+        "USER_COLUMNS": {
+            "first_name": false, "last_name": false, "is_staff": false, "is_superuser": false,
+        },
+        "ROTATE_REFRESH_TOKENS": true,
+        "BLACKLIST_AFTER_ROTATION": true,
+        "UPDATE_LAST_LOGIN": true,
+    });
+    let Some(s) = TestServer::start_on_schema(pg, settings, schema).await else {
+        return;
+    };
+    let user = s.user("ursula", "ursula-pass").await;
+    let tessera_core::DjangoId::Uuid(_) = user.id else {
+        panic!("a UUID-keyed table gave {:?}", user.id)
+    };
+    let canonical = user.id.to_string();
+    assert_eq!(canonical.len(), 36);
+
+    // Simple JWT writes str(uuid): the hyphenated form.
+    let r = s
+        .post(
+            "/api/token/",
+            json!({"username": "ursula", "password": "ursula-pass"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (_, c) = parts(&r.str("access"));
+    assert_eq!(c["user_id"], json!(canonical));
+    let me = s.get("/api/me/", Some(&r.str("access"))).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.body["id"], json!(canonical));
+
+    // A token naming the user as Django's UUIDField also reads it (32 hex digits,
+    // upper case) is the same user; an integer names nobody.
+    let simple = user.id.simple().to_uppercase();
+    let now = s.now();
+    for (claim, status) in [(json!(simple), 200), (json!("1"), 401), (json!(1), 401)] {
+        let token = s.sign(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            &json!({"token_type": "access", "exp": now + 300, "iat": now,
+                    "jti": "0123456789abcdef0123456789abcdef", "user_id": claim}),
+        );
+        let r = s.get("/api/me/", Some(&token)).await;
+        assert_eq!(r.status, status, "{claim}: {}", r.body);
+    }
+
+    // Rotation, logout everywhere and password changes work on these users.
+    let rot = s
+        .post("/api/token/refresh/", json!({"refresh": r.str("refresh")}))
+        .await;
+    assert_eq!(rot.status, 200, "{}", rot.body);
+    let stored = s.store().user_by_id(user.id).await.unwrap().unwrap();
+    assert!(stored.last_login.is_some());
+    s.tessera.revoke_user(&stored).await.unwrap();
+    let again = s
+        .post(
+            "/api/token/refresh/",
+            json!({"refresh": rot.str("refresh")}),
+        )
+        .await;
+    assert_eq!(again.status, 401, "{}", again.body);
+    s.tessera
+        .set_password(&stored, "ursula-new-pass")
+        .await
+        .unwrap();
+    let r = s
+        .post(
+            "/api/token/",
+            json!({"username": "ursula", "password": "ursula-new-pass"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(s.store().delete_user(user.id).await.unwrap());
+    assert!(s.store().user_by_id(user.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn uuid_keyed_users_on_sqlite() {
+    uuid_keys(false).await;
+}
+
+#[tokio::test]
+async fn uuid_keyed_users_on_postgres() {
+    uuid_keys(true).await;
+}
+
 #[tokio::test]
 async fn a_custom_user_table_logs_in_by_email_on_sqlite() {
     login_by_email(false).await;

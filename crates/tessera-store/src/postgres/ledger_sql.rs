@@ -13,10 +13,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, PgConnection, Row as _};
 
-use super::REVOCATION_CHANNEL;
 use crate::ledger::{Blacklisting, LedgerTx};
 use crate::user_sql::UserSql;
 use crate::{OutstandingToken, Result, RevokedFamily, token_at_rest};
+
+/// The notification channel revocations are announced on.
+pub const REVOCATION_CHANNEL: &str = "tessera_revocations";
 
 /// The ledger statements that name the user table, built once per store.
 #[derive(Debug)]

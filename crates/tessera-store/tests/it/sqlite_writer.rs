@@ -35,7 +35,7 @@ async fn a_failed_lone_write_leaves_nothing_and_no_open_transaction() {
 
     assert!(
         store
-            .outstand(&login_entry("boom", user.id, "fam-boom"))
+            .outstand(&login_entry("boom", user.id.as_int().unwrap(), "fam-boom"))
             .await
             .is_err()
     );
@@ -54,7 +54,11 @@ async fn a_failed_lone_write_leaves_nothing_and_no_open_transaction() {
     for i in 0..12 {
         let jti = format!("ok-{i}");
         store
-            .outstand(&login_entry(&jti, user.id, &format!("fam-{i}")))
+            .outstand(&login_entry(
+                &jti,
+                user.id.as_int().unwrap(),
+                &format!("fam-{i}"),
+            ))
             .await
             .unwrap();
         assert!(store.family_of(&jti).await.unwrap().is_some());
@@ -64,7 +68,7 @@ async fn a_failed_lone_write_leaves_nothing_and_no_open_transaction() {
         .await
         .unwrap();
     store
-        .outstand(&login_entry("boom", user.id, "fam-boom"))
+        .outstand(&login_entry("boom", user.id.as_int().unwrap(), "fam-boom"))
         .await
         .unwrap();
     assert_eq!(
@@ -83,8 +87,8 @@ async fn a_batch_that_fails_at_commit_is_refused_and_the_writer_goes_on() {
     let store = open(&url).await.unwrap();
     store.migrate().await.unwrap();
     let user = store.create_user(&NewUser::new("u", "!", 0)).await.unwrap();
-    let doomed = login_entry("doomed", user.id, "fam-doomed");
-    let fine = login_entry("fine", user.id, "fam-fine");
+    let doomed = login_entry("doomed", user.id.as_int().unwrap(), "fam-doomed");
+    let fine = login_entry("fine", user.id.as_int().unwrap(), "fam-fine");
     store.outstand(&doomed).await.unwrap();
     store.outstand(&fine).await.unwrap();
     let side = sqlx::SqlitePool::connect(&url).await.unwrap();
@@ -107,7 +111,11 @@ async fn a_batch_that_fails_at_commit_is_refused_and_the_writer_goes_on() {
     store.blacklist(&fine, 2_000_000).await.unwrap();
     assert!(store.is_blacklisted("fine").await.unwrap());
     store
-        .outstand(&login_entry("after", user.id, "fam-after"))
+        .outstand(&login_entry(
+            "after",
+            user.id.as_int().unwrap(),
+            "fam-after",
+        ))
         .await
         .unwrap();
 
