@@ -26,7 +26,7 @@ use crate::user_table::{IdKind, UserTable};
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
-    UserDirectory, UserStore,
+    UserDirectory, UserStore, token_at_rest,
 };
 use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
 use ledger_sql::{LedgerSql, Tx};
@@ -352,9 +352,19 @@ impl UserDirectory for PgStore {
 #[async_trait]
 impl TokenLedger for PgStore {
     async fn outstand(&self, t: &OutstandingToken) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        ledger::outstand(&mut self.ledger_tx(&mut tx), t).await?;
-        tx.commit().await?;
+        // Family, row and link in one statement, committed on its own: one round trip
+        // where BEGIN, two inserts and COMMIT were four (the same writes as
+        // `ledger::outstand`).
+        sqlx::query(AssertSqlSafe(self.ledger_sql.outstand_one.clone()))
+            .bind(token_at_rest(&t.token))
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.user_id)
+            .bind(&t.jti)
+            .bind(&t.family_id)
+            .bind(&t.user_key)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -405,6 +415,26 @@ impl TokenLedger for PgStore {
         new: &OutstandingToken,
         times: RotationTimes,
     ) -> Result<RotateOutcome> {
+        // The common case (the old token is on record and unspent) in one statement,
+        // committed on its own: blacklist it, carry its family (or start one named after
+        // it) over to the new token, record the new token. One round trip instead of
+        // five. When it blacklists nothing, it wrote nothing, and the general algorithm
+        // decides (an unrecorded token, a repeat, a replay).
+        let rotated = sqlx::query(AssertSqlSafe(self.ledger_sql.rotate_fast.clone()))
+            .bind(&old.jti)
+            .bind(times.now)
+            .bind(token_at_rest(&new.token))
+            .bind(new.created_at)
+            .bind(new.expires_at)
+            .bind(new.user_id)
+            .bind(&new.jti)
+            .bind(&new.family_id)
+            .bind(&new.user_key)
+            .execute(&self.pool)
+            .await?;
+        if rotated.rows_affected() == 1 {
+            return Ok(RotateOutcome::Rotated);
+        }
         let mut tx = self.pool.begin().await?;
         let (outcome, keep) = ledger::rotate(&mut self.ledger_tx(&mut tx), old, new, times).await?;
         if keep {

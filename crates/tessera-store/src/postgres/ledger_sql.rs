@@ -27,6 +27,11 @@ pub(crate) struct LedgerSql {
     insert_family: Arc<str>,
     /// `$1` token, `$2` created, `$3` expires, `$4` user id, `$5` jti, `$6` family.
     insert_row: Arc<str>,
+    /// A login's whole ledger entry (family, row, link) in one statement: `$1` token,
+    /// `$2` created, `$3` expires, `$4` user id, `$5` jti, `$6` family, `$7` user key.
+    pub outstand_one: Arc<str>,
+    /// A rotation's common case in one statement ([`LedgerSql::rotate_fast`]).
+    pub rotate_fast: Arc<str>,
 }
 
 impl LedgerSql {
@@ -53,9 +58,60 @@ impl LedgerSql {
             ts!("3"),
             users.existing_user("$4::int8")
         );
+        let family_user_at = |p: &str| {
+            if users.table.is_django_default() {
+                users.existing_user(p)
+            } else {
+                "NULL::int4".to_owned()
+            }
+        };
+        let outstand_one = format!(
+            "WITH fam AS (INSERT INTO tessera_token_family \
+             (id, user_id, created_at, revoked_at, user_key) \
+             SELECT $6, {}, {}, NULL, $7 WHERE $6::varchar IS NOT NULL \
+             ON CONFLICT (id) DO NOTHING), \
+             o AS (INSERT INTO token_blacklist_outstandingtoken \
+             (token, created_at, expires_at, user_id, jti) VALUES ($1, {}, {}, {}, $5) \
+             ON CONFLICT (jti) DO NOTHING RETURNING id) \
+             INSERT INTO tessera_token (token_id, family_id) \
+             SELECT id, $6 FROM o WHERE $6::varchar IS NOT NULL",
+            family_user_at("$4::int8"),
+            ts!("2"),
+            ts!("2"),
+            ts!("3"),
+            users.existing_user("$4::int8"),
+        );
+        let rotate_fast = format!(
+            "WITH b AS (INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             SELECT {now}, id FROM token_blacklist_outstandingtoken WHERE jti = $1 \
+             ON CONFLICT (token_id) DO NOTHING RETURNING id, token_id), \
+             r AS (INSERT INTO tessera_blacklist_reason (blacklist_id, reason) \
+             SELECT id, 'rotated' FROM b), \
+             fam AS (SELECT COALESCE($8::varchar, \
+             (SELECT t.family_id FROM tessera_token t WHERE t.token_id = b.token_id), \
+             $1::varchar) AS id, b.token_id AS old_id FROM b), \
+             nf AS (INSERT INTO tessera_token_family \
+             (id, user_id, created_at, revoked_at, user_key) \
+             SELECT fam.id, {family_user}, {created}, NULL, $9 FROM fam \
+             ON CONFLICT (id) DO NOTHING), \
+             ot AS (INSERT INTO tessera_token (token_id, family_id) \
+             SELECT old_id, id FROM fam ON CONFLICT (token_id) DO NOTHING), \
+             o AS (INSERT INTO token_blacklist_outstandingtoken \
+             (token, created_at, expires_at, user_id, jti) \
+             SELECT $3, {created}, {expires}, {user}, $7 FROM b \
+             ON CONFLICT (jti) DO NOTHING RETURNING id) \
+             INSERT INTO tessera_token (token_id, family_id) SELECT o.id, fam.id FROM o, fam",
+            now = ts!("2"),
+            created = ts!("4"),
+            expires = ts!("5"),
+            family_user = family_user_at("$6::int8"),
+            user = users.existing_user("$6::int8"),
+        );
         LedgerSql {
             insert_family: insert_family.into(),
             insert_row: insert_row.into(),
+            outstand_one: outstand_one.into(),
+            rotate_fast: rotate_fast.into(),
         }
     }
 }
