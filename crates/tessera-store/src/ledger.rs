@@ -56,6 +56,8 @@ pub(crate) trait LedgerTx: Send {
     /// Blacklists every unexpired token recorded for `auth_user` id `user_id` (the ones
     /// Django wrote outside any family).
     async fn blacklist_user_rows(&mut self, user_id: i64, at: i64) -> Result<()>;
+    /// Whether `family` has been revoked.
+    async fn family_revoked(&mut self, family: &str) -> Result<bool>;
 }
 
 /// Records `t` (and the family it starts). Idempotent.
@@ -101,10 +103,18 @@ pub(crate) async fn rotate<T: LedgerTx + ?Sized>(
         blacklisted = tx.blacklist_jti(&old.jti, at, "rotated").await?;
     }
     if blacklisted == 1 {
+        let family = tx.family_of_jti(&old.jti).await?;
+        // A session revoked while this token was in flight (a logout everywhere that
+        // committed between the token's issue and now): spent, and nothing new issued.
+        if let Some(f) = &family
+            && tx.family_revoked(f).await?
+        {
+            return Ok((RotateOutcome::AlreadyBlacklisted, true));
+        }
         match new.family_id {
             // The family row exists: it is the old token's.
             None => {
-                let new = with_family_of(tx, new, &old.jti).await?;
+                let new = with_family(tx, new, &old.jti, family).await?;
                 tx.insert_row(&new).await?;
             }
             Some(_) => outstand(tx, new).await?,
@@ -122,16 +132,17 @@ pub(crate) async fn rotate<T: LedgerTx + ?Sized>(
     Ok((RotateOutcome::Reused(revoked), true))
 }
 
-/// `new` in the family of the recorded token `old_jti`. A token recorded without a
-/// family (minted elsewhere, or before families existed) starts one now, named after it,
-/// so reuse detection covers it.
-async fn with_family_of<T: LedgerTx + ?Sized>(
+/// `new` in `family`, the family of the recorded token `old_jti`. A token recorded
+/// without a family (minted elsewhere, or before families existed) starts one now, named
+/// after it, so reuse detection covers it.
+async fn with_family<T: LedgerTx + ?Sized>(
     tx: &mut T,
     new: &OutstandingToken,
     old_jti: &str,
+    family: Option<String>,
 ) -> Result<OutstandingToken> {
     let mut new = new.clone();
-    new.family_id = match tx.family_of_jti(old_jti).await? {
+    new.family_id = match family {
         Some(f) => Some(f),
         None => {
             let start = OutstandingToken {

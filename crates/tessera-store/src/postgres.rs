@@ -419,7 +419,9 @@ impl TokenLedger for PgStore {
         // committed on its own: blacklist it, carry its family (or start one named after
         // it) over to the new token, record the new token. One round trip instead of
         // five. When it blacklists nothing, it wrote nothing, and the general algorithm
-        // decides (an unrecorded token, a repeat, a replay).
+        // decides (an unrecorded token, a repeat, a replay). A token whose session was
+        // revoked meanwhile is spent here without a successor, and the general
+        // algorithm then refuses it.
         let rotated = sqlx::query(AssertSqlSafe(self.ledger_sql.rotate_fast.clone()))
             .bind(&old.jti)
             .bind(times.now)

@@ -99,6 +99,8 @@ impl LedgerSql {
              o AS (INSERT INTO token_blacklist_outstandingtoken \
              (token, created_at, expires_at, user_id, jti) \
              SELECT $3, {created}, {expires}, {user}, $7 FROM b \
+             WHERE NOT EXISTS (SELECT 1 FROM tessera_token_family f, fam \
+             WHERE f.id = fam.id AND f.revoked_at IS NOT NULL) \
              ON CONFLICT (jti) DO NOTHING RETURNING id) \
              INSERT INTO tessera_token (token_id, family_id) SELECT o.id, fam.id FROM o, fam",
             now = ts!("2"),
@@ -283,5 +285,15 @@ impl LedgerTx for Tx<'_> {
         .execute(&mut *self.conn)
         .await?;
         Ok(())
+    }
+
+    async fn family_revoked(&mut self, family: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM tessera_token_family WHERE id = $1 AND revoked_at IS NOT NULL",
+        )
+        .bind(family)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        Ok(hit.is_some())
     }
 }

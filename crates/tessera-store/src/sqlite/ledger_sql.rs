@@ -248,6 +248,16 @@ impl LedgerTx for Tx<'_> {
         .await?;
         Ok(())
     }
+
+    async fn family_revoked(&mut self, family: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM tessera_token_family WHERE id = ?1 AND revoked_at IS NOT NULL",
+        )
+        .bind(family)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        Ok(hit.is_some())
+    }
 }
 
 pub(crate) fn parse_micros(s: Option<String>, table: &'static str) -> Result<Option<i64>> {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod conformance;
+mod in_flight;
 mod legacy;
 mod scrub;
 mod sqlite_writer;
