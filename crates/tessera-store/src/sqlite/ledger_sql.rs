@@ -31,6 +31,8 @@ pub(crate) struct LedgerSql {
     insert_row: Arc<str>,
     /// Both, as one transaction in one round trip (the writer's lone login).
     pub outstand_alone: Arc<str>,
+    /// A rotation's common case in one round trip ([`rotate_fast`]).
+    rotate_fast: Arc<str>,
 }
 
 impl LedgerSql {
@@ -56,11 +58,63 @@ impl LedgerSql {
             users.existing_user("?4")
         );
         let outstand_alone = format!("BEGIN IMMEDIATE; {insert_family}; {insert_row}; COMMIT");
+        // Each statement runs only if the one before it wrote its row (`changes()`), so
+        // the four write all or nothing; `last_insert_rowid()` carries each new row's id
+        // (Django's ids are rowid aliases) to the next.
+        let rotate_fast = format!(
+            "INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             SELECT ?2, o.id FROM token_blacklist_outstandingtoken o \
+             JOIN tessera_token t ON t.token_id = o.id \
+             JOIN tessera_token_family f ON f.id = t.family_id \
+             WHERE o.jti = ?1 AND f.revoked_at IS NULL ON CONFLICT (token_id) DO NOTHING; \
+             INSERT INTO tessera_blacklist_reason (blacklist_id, reason) \
+             SELECT last_insert_rowid(), 'rotated' WHERE changes() = 1; \
+             INSERT INTO token_blacklist_outstandingtoken \
+             (token, created_at, expires_at, user_id, jti) \
+             SELECT ?3, ?4, ?5, {}, ?7 WHERE changes() = 1; \
+             INSERT INTO tessera_token (token_id, family_id) \
+             SELECT last_insert_rowid(), t.family_id FROM tessera_token t \
+             JOIN token_blacklist_outstandingtoken o ON o.id = t.token_id \
+             WHERE o.jti = ?1 AND changes() = 1",
+            users.existing_user("?6")
+        );
         LedgerSql {
             insert_family: insert_family.into(),
             insert_row: insert_row.into(),
             outstand_alone: outstand_alone.into(),
+            rotate_fast: rotate_fast.into(),
         }
+    }
+}
+
+/// The common case of a rotation, inside the caller's transaction, in one round trip to
+/// SQLite's thread: the old token is recorded, unspent, in a live family. Blacklists it
+/// (`rotated`), records `new` in its family, and returns true; writes nothing and
+/// returns false in every other case, which the general algorithm then decides.
+pub(crate) async fn rotate_fast(
+    conn: &mut SqliteConnection,
+    sql: &LedgerSql,
+    old: &OutstandingToken,
+    new: &OutstandingToken,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(AssertSqlSafe(sql.rotate_fast.clone()))
+        .bind(&old.jti)
+        .bind(django_datetime(now))
+        .bind(token_at_rest(&new.token))
+        .bind(django_datetime(new.created_at))
+        .bind(django_datetime(new.expires_at))
+        .bind(new.user_id)
+        .bind(&new.jti)
+        .execute(&mut *conn)
+        .await?;
+    match done.rows_affected() {
+        0 => Ok(false),
+        4 => Ok(true),
+        n => Err(Error::BadRow {
+            table: "token_blacklist_outstandingtoken",
+            message: format!("a rotation wrote {n} of its 4 rows"),
+        }),
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Connection as _};
 use tokio::sync::{mpsc, oneshot};
 
-use super::ledger_sql::{LedgerSql, Tx, bind_row};
+use super::ledger_sql::{LedgerSql, Tx, bind_row, rotate_fast};
 use crate::{Error, OutstandingToken, Result, RevokedFamily, RotateOutcome, RotationTimes, ledger};
 
 /// A ledger write for the group-commit writer.
@@ -64,6 +64,9 @@ async fn apply(
             true,
         )),
         WriteOp::Rotate(old, new, times) => {
+            if rotate_fast(conn.conn, sql, old, new, times.now).await? {
+                return Ok((WriteResult::Rotated(RotateOutcome::Rotated), true));
+            }
             let (outcome, keep) = ledger::rotate(conn, old, new, *times).await?;
             Ok((WriteResult::Rotated(outcome), keep))
         }
