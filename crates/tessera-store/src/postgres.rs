@@ -52,6 +52,7 @@ macro_rules! micros {
     };
 }
 
+mod group_commit;
 mod ledger_sql;
 
 /// A store on one PostgreSQL database.
@@ -62,6 +63,8 @@ pub struct PgStore {
     users: Arc<UserSql>,
     /// The ledger's statements that name the user table.
     ledger_sql: Arc<LedgerSql>,
+    /// The group committer of rotations ([`group_commit`]).
+    rotations: tokio::sync::mpsc::Sender<group_commit::RotateJob>,
 }
 
 impl PgStore {
@@ -85,10 +88,12 @@ impl PgStore {
             .await?;
         let users = Arc::new(UserSql::new(users, Dialect::Postgres));
         let ledger_sql = Arc::new(LedgerSql::new(&users));
+        let rotations = group_commit::start(pool.clone(), ledger_sql.clone());
         Ok(PgStore {
             pool,
             users,
             ledger_sql,
+            rotations,
         })
     }
 
@@ -415,26 +420,22 @@ impl TokenLedger for PgStore {
         new: &OutstandingToken,
         times: RotationTimes,
     ) -> Result<RotateOutcome> {
-        // The common case (the old token is on record and unspent) in one statement,
-        // committed on its own: blacklist it, carry its family (or start one named after
-        // it) over to the new token, record the new token. One round trip instead of
-        // five. When it blacklists nothing, it wrote nothing, and the general algorithm
-        // decides (an unrecorded token, a repeat, a replay). A token whose session was
-        // revoked meanwhile is spent here without a successor, and the general
-        // algorithm then refuses it.
-        let rotated = sqlx::query(AssertSqlSafe(self.ledger_sql.rotate_fast.clone()))
-            .bind(&old.jti)
-            .bind(times.now)
-            .bind(token_at_rest(&new.token))
-            .bind(new.created_at)
-            .bind(new.expires_at)
-            .bind(new.user_id)
-            .bind(&new.jti)
-            .bind(&new.family_id)
-            .bind(&new.user_key)
-            .execute(&self.pool)
-            .await?;
-        if rotated.rows_affected() == 1 {
+        // The common case (the old token is on record and unspent) is one statement:
+        // blacklist it, carry its family (or start one named after it) over to the new
+        // token, record the new token. It goes to the group committer, which runs the
+        // rotations waiting at the same moment in one transaction with one COMMIT, and
+        // answers once that commit returned. When it wrote nothing, the general
+        // algorithm decides (an unrecorded token, a repeat, a replay); a token whose
+        // session was revoked meanwhile was spent there without a successor, and the
+        // general algorithm then refuses it.
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let job = group_commit::RotateJob {
+            old_jti: old.jti.clone(),
+            now: times.now,
+            new: new.clone(),
+            reply,
+        };
+        if self.rotations.send(job).await.is_ok() && done.await == Ok(true) {
             return Ok(RotateOutcome::Rotated);
         }
         let mut tx = self.pool.begin().await?;
