@@ -125,12 +125,15 @@ def storm_svg(docs):
             if p:
                 series.append((f"{NAMES[side]}, {db}", side, p))
     left, width, row_h = 230, 420, 22
-    height = 70 + row_h * 4 * len(series) + 20 * len(series) + 30
-    top = max(v for _, _, p in series for v in p.values())
+    height = 70 + row_h * 4 * len(series) + 20 * len(series) + 40
+    values = [v for _, _, p in series for v in p.values() if v > 0]
+    lo = 10 ** math.floor(math.log10(min(values)))
+    hi = 10 ** math.ceil(math.log10(max(values)))
+    scale = lambda v: width * (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
            f'viewBox="0 0 {left + width + 80} {height}">',
            '<rect width="100%" height="100%" fill="white"/>',
-           text(10, 24, "GET /api/me/ latency during a login storm (ms)", 15, weight="bold"),
+           text(10, 24, "GET /api/me/ latency during a login storm (ms, log scale)", 15, weight="bold"),
            text(10, 42, "16 connections on /api/me/ while 4 connections log in as fast as they can",
                 11, fill="#57606a")]
     y = 60
@@ -140,13 +143,17 @@ def storm_svg(docs):
         for key in ("p50", "p75", "p90", "p99"):
             if key not in p:
                 continue
-            w = width * p[key] / top
+            w = scale(p[key])
             out.append(text(left - 8, y + 11, key, 11, anchor="end"))
             out.append(f'<rect x="{left}" y="{y}" width="{max(w, 1):.1f}" height="14" '
                        f'fill="{COLORS[side]}"/>')
             out.append(text(left + max(w, 1) + 4, y + 11, f"{p[key]:.2f}", 10))
             y += row_h
         y += 2
+    for decade in range(int(math.log10(lo)), int(math.log10(hi)) + 1):
+        x = left + scale(10 ** decade)
+        out.append(f'<line x1="{x:.1f}" y1="56" x2="{x:.1f}" y2="{y}" stroke="#d0d7de"/>')
+        out.append(text(x, y + 14, f"{10 ** decade:g} ms", 10, anchor="middle"))
     out.append("</svg>")
     return "\n".join(out)
 
