@@ -12,7 +12,29 @@ struct Instances {
     a: (Child, String),
     b: (Child, String),
     db: Option<String>,
-    _dir: tempfile::TempDir,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Instances {
+    /// One more instance on the same database and settings, started now.
+    fn another(&self) -> (Child, String) {
+        serve(self.dir.path(), &env(&self.url))
+    }
+}
+
+fn env(url: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("TESSERA_DATABASE_URL", url),
+        (
+            "TESSERA_SIGNING_KEY",
+            "multi-instance-test-key-0123456789abcdef",
+        ),
+        ("TESSERA_ROTATE_REFRESH_TOKENS", "true"),
+        ("TESSERA_BLACKLIST_AFTER_ROTATION", "true"),
+        ("TESSERA_ACCESS_TOKEN_REVOCATION", "true"),
+        ("TESSERA_DATABASE_MAX_CONNECTIONS", "20"),
+    ]
 }
 
 impl Drop for Instances {
@@ -30,17 +52,7 @@ impl Drop for Instances {
 async fn two_instances() -> Option<Instances> {
     let (name, url) = pg_database().await?;
     let dir = tempfile::tempdir().unwrap();
-    let env: Vec<(&str, &str)> = vec![
-        ("TESSERA_DATABASE_URL", url.as_str()),
-        (
-            "TESSERA_SIGNING_KEY",
-            "multi-instance-test-key-0123456789abcdef",
-        ),
-        ("TESSERA_ROTATE_REFRESH_TOKENS", "true"),
-        ("TESSERA_BLACKLIST_AFTER_ROTATION", "true"),
-        ("TESSERA_ACCESS_TOKEN_REVOCATION", "true"),
-        ("TESSERA_DATABASE_MAX_CONNECTIONS", "20"),
-    ];
+    let env = env(&url);
     create_alice(dir.path(), &env);
     let a = serve(dir.path(), &env);
     let b = serve(dir.path(), &env);
@@ -48,7 +60,8 @@ async fn two_instances() -> Option<Instances> {
         a,
         b,
         db: Some(name),
-        _dir: dir,
+        url,
+        dir,
     })
 }
 
@@ -123,6 +136,55 @@ async fn tokens_rotation_and_logout_cross_instances() {
     let stopped = wait_until(Duration::from_secs(1), || me(&a, &access2)).await;
     assert!(stopped, "logout on B did not reach A within one second");
     let _ = new_refresh;
+}
+
+/// The guarantee for the blacklist: refresh and sliding tokens are checked against the
+/// ledger on every request, so a blacklisting on one instance is refused by every other
+/// at once, including one started after it; access tokens of the revoked session are
+/// refused by an instance started later too (it loads the revocations before serving).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_blacklisting_is_refused_by_every_instance_at_once() {
+    let Some(i) = two_instances().await else {
+        return;
+    };
+    let (a, b) = (i.a.1.clone(), i.b.1.clone());
+    let (access, refresh) = login(&a).await;
+    let (st, _) = post(&format!("{b}/api/token/verify/"), json!({"token": refresh})).await;
+    assert_eq!(st, 200);
+    let (st, _) = post(
+        &format!("{a}/api/token/blacklist/"),
+        json!({"refresh": refresh}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    // No waiting: B answers from the ledger.
+    let (st, body) = post(&format!("{b}/api/token/verify/"), json!({"token": refresh})).await;
+    assert_eq!(
+        (st, body),
+        (400, json!({"non_field_errors": ["Token is blacklisted"]}))
+    );
+    let (st, body) = post(
+        &format!("{b}/api/token/refresh/"),
+        json!({"refresh": refresh}),
+    )
+    .await;
+    assert_eq!(st, 401, "{body}");
+    assert_eq!(body["detail"], "Token is blacklisted");
+    // An instance that starts after the blacklisting knows it before its first answer.
+    let mut c = i.another();
+    let (st, _) = post(
+        &format!("{}/api/token/verify/", c.1),
+        json!({"token": refresh}),
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert_eq!(
+        me(&c.1, &access).await,
+        401,
+        "C accepted a revoked session's access token"
+    );
+    let _ = c.0.kill();
+    let _ = c.0.wait();
 }
 
 /// Polls `status` until it answers 401 or `limit` passes.
