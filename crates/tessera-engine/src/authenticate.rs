@@ -116,12 +116,19 @@ impl<U: AuthUser> Tessera<U> {
         tokens.check(&claims, Some(kind))?;
         if kind != TokenKind::Refresh
             && self.settings().access_token_revocation
-            && claims
-                .get(SESSION_CLAIM)
-                .and_then(|v| v.as_str())
-                .is_some_and(|sid| self.revocations().is_revoked(sid))
+            && let Some(sid) = claims.get(SESSION_CLAIM).and_then(|v| v.as_str())
         {
-            return Err(tessera_core::Error::Blacklisted.into());
+            // Memory answers, unless the revocation channel is interrupted: then it may
+            // miss another instance's revocation, and the ledger answers (or, unreachable,
+            // the request fails as unavailable rather than trusting memory).
+            let revoked = if self.revocations().is_stale() {
+                self.ledger().family_revoked(sid).await?
+            } else {
+                self.revocations().is_revoked(sid)
+            };
+            if revoked {
+                return Err(tessera_core::Error::Blacklisted.into());
+            }
         }
         Ok(claims)
     }

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_store::RevokedFamily;
 
@@ -16,6 +17,10 @@ use tessera_store::RevokedFamily;
 #[derive(Debug, Default)]
 pub struct Revocations {
     families: RwLock<HashMap<String, i64>>,
+    /// Set while the revocation channel is interrupted (and until the reload after it
+    /// is back): then memory may lack other instances' revocations, and the ledger is
+    /// asked instead.
+    stale: AtomicBool,
 }
 
 impl Revocations {
@@ -44,6 +49,16 @@ impl Revocations {
         if let Ok(mut m) = self.families.write() {
             m.retain(|_, at| *at >= cutoff);
         }
+    }
+
+    /// True while memory may miss other instances' revocations.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Acquire)
+    }
+
+    /// Marks memory as missing (or no longer missing) other instances' revocations.
+    pub fn set_stale(&self, stale: bool) {
+        self.stale.store(stale, Ordering::Release);
     }
 
     /// How many families are held.

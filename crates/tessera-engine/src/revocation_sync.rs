@@ -27,17 +27,19 @@ impl<U: tessera_core::AuthUser> Tessera<U> {
         let t = self.clone();
         Ok(tokio::spawn(async move {
             let mut prune = tokio::time::interval(std::time::Duration::from_secs(60));
+            // A reload after a reconnection that failed: tried again every second.
+            let mut reload_pending = false;
             loop {
                 tokio::select! {
                     ev = rx.recv() => match ev {
                         Some(RevocationEvent::Revoked(r)) => t.revocations().apply(&[r]),
                         // User rows are the store's cache's business (it saw the event).
                         Some(RevocationEvent::UserChanged(_)) => {}
-                        Some(RevocationEvent::Resync) => {
-                            if let Err(e) = t.reload_revocations().await {
-                                tracing::warn!(error = %e, "could not reload revocations");
-                            }
+                        Some(RevocationEvent::Interrupted) => {
+                            t.revocations().set_stale(true);
+                            reload_pending = false;
                         }
+                        Some(RevocationEvent::Resync) => reload_pending = !t.resync().await,
                         // A store without a channel (SQLite): only pruning is left to do.
                         None => loop {
                             prune.tick().await;
@@ -45,9 +47,27 @@ impl<U: tessera_core::AuthUser> Tessera<U> {
                         },
                     },
                     _ = prune.tick() => t.prune_revocations(),
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)), if reload_pending => {
+                        reload_pending = !t.resync().await;
+                    }
                 }
             }
         }))
+    }
+
+    /// Reloads what the channel may have missed; memory is trusted again only once that
+    /// succeeded (true).
+    async fn resync(&self) -> bool {
+        match self.reload_revocations().await {
+            Ok(()) => {
+                self.revocations().set_stale(false);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not reload revocations; asking the ledger meanwhile");
+                false
+            }
+        }
     }
 
     async fn reload_revocations(&self) -> Result<()> {

@@ -199,6 +199,10 @@ impl TokenLedger for UserCache {
         self.inner.revoke_user(user_key, user_id, at_micros).await
     }
 
+    async fn family_revoked(&self, id: &str) -> Result<bool> {
+        self.inner.family_revoked(id).await
+    }
+
     async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>> {
         self.inner.revoked_families_since(since_micros).await
     }
@@ -216,7 +220,7 @@ impl TokenLedger for UserCache {
                         }
                     }
                     // Missed notifications may have been user changes: start over.
-                    RevocationEvent::Resync => {
+                    RevocationEvent::Resync | RevocationEvent::Interrupted => {
                         if let Ok(mut m) = users.write() {
                             m.forget(None);
                         }

@@ -309,7 +309,11 @@ pub enum RevocationEvent {
     /// A user row changed on another instance (password, active flag, deletion):
     /// cached copies must go.
     UserChanged(DjangoId),
-    /// The channel was interrupted: events may have been missed, reload from the ledger.
+    /// The channel dropped: until [`RevocationEvent::Resync`], other instances'
+    /// revocations and user changes may be missed, so memory must not be trusted alone.
+    Interrupted,
+    /// The channel listens again after an interruption: events may have been missed,
+    /// reload from the ledger (anything later arrives on the channel).
     Resync,
 }
 
@@ -489,6 +493,9 @@ pub trait TokenLedger: Send + Sync + std::fmt::Debug {
         user_id: Option<i64>,
         at_micros: i64,
     ) -> Result<Vec<RevokedFamily>>;
+    /// Whether the family `id` has been revoked, read from the ledger (what an instance
+    /// asks while its revocation channel is interrupted).
+    async fn family_revoked(&self, id: &str) -> Result<bool>;
     /// Families revoked at or after `since` (to rebuild an in-memory revocation set).
     async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>>;
     /// Forwards revocations made by other instances to `tx` until `tx` closes. Stores

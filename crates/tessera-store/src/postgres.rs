@@ -461,6 +461,16 @@ impl TokenLedger for PgStore {
         Ok(revoked)
     }
 
+    async fn family_revoked(&self, id: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM tessera_token_family WHERE id = $1 AND revoked_at IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hit.is_some())
+    }
+
     async fn revoked_families_since(&self, since: i64) -> Result<Vec<RevokedFamily>> {
         let rows = sqlx::query(concat!(
             "SELECT id, ",
@@ -484,6 +494,7 @@ impl TokenLedger for PgStore {
     async fn listen_revocations(&self, tx: UnboundedSender<RevocationEvent>) -> Result<()> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(REVOCATION_CHANNEL).await?;
+        let pool = self.pool.clone();
         tokio::spawn(async move {
             loop {
                 match listener.try_recv().await {
@@ -493,22 +504,33 @@ impl TokenLedger for PgStore {
                         {
                             return;
                         }
+                        continue;
                     }
-                    // The connection dropped; the next try_recv reconnects and re-listens.
-                    // Anything sent meanwhile is lost, so the consumer reloads.
-                    Ok(None) => {
-                        tracing::warn!("revocation channel interrupted; reconnecting");
-                        if tx.send(RevocationEvent::Resync).is_err() {
-                            return;
-                        }
+                    Ok(None) => tracing::warn!("revocation channel interrupted; reconnecting"),
+                    Err(e) => tracing::warn!(error = %e, "revocation channel failed; reconnecting"),
+                }
+                // Until LISTEN is in place again, notifications are lost: say so at once,
+                // and say when it is back, so the consumer reloads what it missed then
+                // (not before: a reload before LISTEN could miss what comes between).
+                if tx.send(RevocationEvent::Interrupted).is_err() {
+                    return;
+                }
+                listener = loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    if tx.is_closed() {
+                        return;
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "revocation channel unavailable; retrying");
-                        if tx.is_closed() {
-                            return;
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    let fresh = async {
+                        let mut l = PgListener::connect_with(&pool).await?;
+                        l.listen(REVOCATION_CHANNEL).await?;
+                        Ok::<_, sqlx::Error>(l)
+                    };
+                    if let Ok(l) = fresh.await {
+                        break l;
                     }
+                };
+                if tx.send(RevocationEvent::Resync).is_err() {
+                    return;
                 }
             }
         });

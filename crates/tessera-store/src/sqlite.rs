@@ -449,6 +449,16 @@ impl TokenLedger for SqliteStore {
         Ok(revoked)
     }
 
+    async fn family_revoked(&self, id: &str) -> Result<bool> {
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM tessera_token_family WHERE id = ?1 AND revoked_at IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hit.is_some())
+    }
+
     async fn revoked_families_since(&self, since: i64) -> Result<Vec<RevokedFamily>> {
         let rows =
             sqlx::query("SELECT id, revoked_at FROM tessera_token_family WHERE revoked_at >= ?1")

@@ -138,3 +138,66 @@ async fn database_outage_is_a_503_and_recovers() {
         200
     );
 }
+
+/// An instance whose revocation channel drops must not answer from memory that may miss
+/// another instance's revocations: while the channel is down it asks the ledger (and,
+/// with the database unreachable too, answers 503 rather than 200), and once back it
+/// refuses what was revoked meanwhile before its first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dropped_revocation_channel_is_resynchronised_before_answering() {
+    let settings = json!({
+        "ACCESS_TOKEN_REVOCATION": true,
+        "ROTATE_REFRESH_TOKENS": true,
+        "BLACKLIST_AFTER_ROTATION": true,
+    });
+    let Some(a) = TestServer::start_pg(settings.clone(), None).await else {
+        return;
+    };
+    let url = a.pg_url.clone().unwrap();
+    let proxy = Proxy::start(authority(&url)).await;
+    let via = url.replacen(&authority(&url), &format!("127.0.0.1:{}", proxy.port), 1);
+    let b = TestServer::start_on_url(settings, via).await;
+    a.user("alice", "alice-pass").await;
+    let (access, refresh) = a.login("alice", "alice-pass").await;
+    assert_eq!(b.get("/api/me/", Some(&access)).await.status, 200);
+
+    // B loses the database, its channel with it; A logs the session out meanwhile.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = a
+        .post("/api/token/blacklist/", json!({"refresh": refresh}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = b.get("/api/me/", Some(&access)).await;
+    assert_eq!(
+        r.status, 503,
+        "B answered from memory while its channel was down: {}",
+        r.body
+    );
+
+    // Back: the first answer that is not "unavailable" already refuses the token.
+    proxy.restore().await;
+    let start = Instant::now();
+    loop {
+        let st = b.get("/api/me/", Some(&access)).await.status;
+        if st != 503 {
+            assert_eq!(
+                st, 401,
+                "B accepted an access token revoked while its channel was down"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And memory catches up: the reload after reconnecting brings the revocation in.
+    let start = Instant::now();
+    while b.tessera.revocations().is_stale() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "B never resynchronised"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(b.get("/api/me/", Some(&access)).await.status, 401);
+}

@@ -185,6 +185,12 @@ impl TestServer {
         Some(s)
     }
 
+    /// The server on an existing database at `url` (another instance beside a server
+    /// made by [`TestServer::start_pg`]; the database is not dropped with it).
+    pub async fn start_on_url(overrides: Value, url: String) -> TestServer {
+        Self::start_on(overrides, Some(url), None).await
+    }
+
     async fn start_on(
         overrides: Value,
         database_url: Option<String>,
