@@ -26,7 +26,7 @@ use crate::user_table::{IdKind, UserTable};
 use crate::{
     Error, Family, LedgerCounts, LoginState, LoginThrottle, NewUser, OutstandingToken, PoolOptions,
     Result, RevocationEvent, RevokedFamily, RotateOutcome, RotationTimes, Store, TokenLedger,
-    UserDirectory, UserStore, token_at_rest,
+    UserDirectory, UserStore,
 };
 use crate::{live_counter, login_key_slots, login_state_from_row, login_state_stepwise};
 use ledger_sql::{LedgerSql, Tx};
@@ -360,16 +360,13 @@ impl TokenLedger for PgStore {
         // Family, row and link in one statement, committed on its own: one round trip
         // where BEGIN, two inserts and COMMIT were four (the same writes as
         // `ledger::outstand`).
-        sqlx::query(AssertSqlSafe(self.ledger_sql.outstand_one.clone()))
-            .bind(token_at_rest(&t.token))
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.user_id)
-            .bind(&t.jti)
-            .bind(&t.family_id)
-            .bind(&t.user_key)
-            .execute(&self.pool)
-            .await?;
+        ledger_sql::bind_row(
+            sqlx::query(AssertSqlSafe(self.ledger_sql.outstand_one.clone())),
+            t,
+        )
+        .bind(&t.user_key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::ledger_sql::LedgerSql;
-use crate::{OutstandingToken, Result, token_at_rest};
+use super::ledger_sql::{LedgerSql, bind_row};
+use crate::{OutstandingToken, Result};
 
 /// Most rotations in one transaction.
 const MAX_BATCH: usize = 64;
@@ -71,18 +71,10 @@ async fn run(pool: &PgPool, sql: &LedgerSql, batch: &[RotateJob]) -> Result<Vec<
     let mut done = Vec::with_capacity(batch.len());
     for job in batch {
         let t = &job.new;
-        let r = sqlx::query(AssertSqlSafe(sql.rotate_fast.clone()))
+        let q = sqlx::query(AssertSqlSafe(sql.rotate_fast.clone()))
             .bind(&job.old_jti)
-            .bind(job.now)
-            .bind(token_at_rest(&t.token))
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.user_id)
-            .bind(&t.jti)
-            .bind(&t.family_id)
-            .bind(&t.user_key)
-            .execute(&mut *conn)
-            .await;
+            .bind(job.now);
+        let r = bind_row(q, t).bind(&t.user_key).execute(&mut *conn).await;
         match r {
             Ok(r) => done.push(r.rows_affected() == 1),
             Err(e) => {

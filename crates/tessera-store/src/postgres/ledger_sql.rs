@@ -118,6 +118,21 @@ impl LedgerSql {
     }
 }
 
+/// Binds a ledger row's values in the order every statement here takes them: token (at
+/// rest), created, expires, user id, jti, family (the user key, when a statement reads
+/// it, comes next).
+pub(super) fn bind_row<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    t: &'q OutstandingToken,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(token_at_rest(&t.token))
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.user_id)
+        .bind(&t.jti)
+        .bind(&t.family_id)
+}
+
 /// A connection inside a ledger transaction, with the store's statements.
 pub(crate) struct Tx<'c> {
     pub conn: &'c mut PgConnection,
@@ -153,13 +168,7 @@ impl LedgerTx for Tx<'_> {
     }
 
     async fn insert_row(&mut self, t: &OutstandingToken) -> Result<()> {
-        sqlx::query(AssertSqlSafe(self.sql.insert_row.clone()))
-            .bind(token_at_rest(&t.token))
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.user_id)
-            .bind(&t.jti)
-            .bind(&t.family_id)
+        bind_row(sqlx::query(AssertSqlSafe(self.sql.insert_row.clone())), t)
             .execute(&mut *self.conn)
             .await?;
         Ok(())

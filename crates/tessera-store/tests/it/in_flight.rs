@@ -5,7 +5,6 @@
 //! The state is made directly here, since the race itself cannot be timed from outside.
 
 use sqlx::Connection as _;
-use tessera_store::postgres::scratch;
 use tessera_store::{OutstandingToken, RotateOutcome, RotationTimes, Store, open};
 
 fn token(jti: &str, family: Option<&str>) -> OutstandingToken {
@@ -61,20 +60,8 @@ async fn a_revoked_session_rotates_no_more_on_sqlite() {
 
 #[tokio::test]
 async fn a_revoked_session_rotates_no_more_on_postgres() {
-    let admin = scratch::admin_url();
-    let name = format!(
-        "tessera_test_{}",
-        tessera_core::clock::new_jti(&tessera_core::OsRandom)
-    );
-    let url = match scratch::create(&admin, &name).await {
-        Ok(url) => url,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL at {admin} is required under CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: PostgreSQL test, no server at {admin} ({e})");
-            return;
-        }
+    let Some((_guard, url)) = crate::support::pg_scratch().await else {
+        return;
     };
     let store = open(&url).await.unwrap();
     store.migrate().await.unwrap();
@@ -86,6 +73,4 @@ async fn a_revoked_session_rotates_no_more_on_postgres() {
             .unwrap();
     })
     .await;
-    drop(store);
-    let _ = scratch::drop(&admin, &name).await;
 }

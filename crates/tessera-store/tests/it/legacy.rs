@@ -4,7 +4,6 @@
 
 use sqlx::Connection as _;
 use tessera_core::clock::django_datetime;
-use tessera_store::postgres::scratch;
 use tessera_store::{OutstandingToken, RotateOutcome, RotationTimes, open};
 
 const T0: i64 = 1_800_000_000_000_000;
@@ -93,20 +92,8 @@ async fn a_tessera_0_1_database_upgrades_on_sqlite() {
 
 #[tokio::test]
 async fn a_tessera_0_1_database_upgrades_on_postgres() {
-    let admin = scratch::admin_url();
-    let name = format!(
-        "tessera_test_{}",
-        tessera_core::clock::new_jti(&tessera_core::OsRandom)
-    );
-    let url = match scratch::create(&admin, &name).await {
-        Ok(url) => url,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL at {admin} is required under CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: PostgreSQL test, no server at {admin} ({e})");
-            return;
-        }
+    let Some((_guard, url)) = crate::support::pg_scratch().await else {
+        return;
     };
     let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
     let ts = |m: i64| format!("(TIMESTAMPTZ 'epoch' + {m} * INTERVAL '1 microsecond')");
@@ -126,5 +113,4 @@ async fn a_tessera_0_1_database_upgrades_on_postgres() {
         .unwrap();
     c.close().await.unwrap();
     replay_is_caught_after_the_upgrade(&url).await;
-    let _ = scratch::drop(&admin, &name).await;
 }

@@ -37,16 +37,16 @@ pub async fn sqlite() -> (Guard, Arc<dyn Store>) {
     (Guard::Sqlite(dir), store)
 }
 
-/// A migrated store on a new PostgreSQL database, or `None` (test skipped) when no
-/// server answers, which under `CI=true` is a failure instead.
-pub async fn postgres() -> Option<(Guard, Arc<dyn Store>, String)> {
+/// A new, empty PostgreSQL database: its guard (which drops it) and URL, or `None` (test
+/// skipped) when no server answers, which under `CI=true` is a failure instead.
+pub async fn pg_scratch() -> Option<(Guard, String)> {
     let admin = scratch::admin_url();
     let name = format!(
         "tessera_test_{}",
         tessera_core::clock::new_jti(&tessera_core::OsRandom)
     );
-    let url = match scratch::create(&admin, &name).await {
-        Ok(url) => url,
+    match scratch::create(&admin, &name).await {
+        Ok(url) => Some((Guard::Postgres(name), url)),
         Err(e) => {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PostgreSQL at {admin} is required under CI=true: {e}");
@@ -54,10 +54,16 @@ pub async fn postgres() -> Option<(Guard, Arc<dyn Store>, String)> {
             eprintln!(
                 "SKIPPED: PostgreSQL test, no server at {admin} ({e}); set TEST_DATABASE_URL"
             );
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// A migrated store on a new PostgreSQL database, or `None` (test skipped) when no
+/// server answers, which under `CI=true` is a failure instead.
+pub async fn postgres() -> Option<(Guard, Arc<dyn Store>, String)> {
+    let (guard, url) = pg_scratch().await?;
     let store = open(&url).await.unwrap();
     store.migrate().await.unwrap();
-    Some((Guard::Postgres(name), store, url))
+    Some((guard, store, url))
 }
