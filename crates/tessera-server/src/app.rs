@@ -49,6 +49,9 @@ pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error
     if let Some(path) = &routes.health {
         api = with_and_without_slash(api, path, health_route());
     }
+    if let Some(path) = &routes.ready {
+        api = with_and_without_slash(api, path, ready_route());
+    }
     if let Some(path) = &routes.me {
         let me = if server.stateless_authentication {
             me_stateless_route()
@@ -141,6 +144,33 @@ fn health_route() -> MethodRouter<AppState> {
         .options(|| async { options_metadata("Health", &["GET", "HEAD", "OPTIONS"]) })
         .fallback(not_allowed("GET, HEAD, OPTIONS"))
         .layer(allow_header("GET, HEAD, OPTIONS"))
+}
+
+fn ready_route() -> MethodRouter<AppState> {
+    // A load balancer's readiness probe: unlike health, it asks the database, and it
+    // says "not ready" while the schema lacks a migration this build needs.
+    get(|State(s): State<AppState>| async move {
+        let unavailable = |body: Value| {
+            let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        };
+        match s.reviews.database().store().pending_migrations().await {
+            Ok(pending) if pending.is_empty() => Json(json!({"status": "ready"})).into_response(),
+            Ok(pending) => unavailable(json!({
+                "status": "migrations pending",
+                "pending": pending,
+            })),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the database cannot be reached");
+                unavailable(json!({"status": "database unreachable"}))
+            }
+        }
+    })
+    .options(|| async { options_metadata("Ready", &["GET", "HEAD", "OPTIONS"]) })
+    .fallback(not_allowed("GET, HEAD, OPTIONS"))
+    .layer(allow_header("GET, HEAD, OPTIONS"))
 }
 
 fn me_route() -> MethodRouter<AppState> {

@@ -71,7 +71,7 @@ pub struct ServerConfig {
     /// off, e.g. `{ obtain_pair = "auth/login/", obtain_sliding = false }`. Names: the
     /// token endpoints (`obtain_pair`, `refresh`, `verify`, `blacklist`,
     /// `blacklist_all`, `obtain_sliding`, `refresh_sliding`, `pair_check`, `jwks`) and the
-    /// server's (`me`, `me_password`, `reviews`, `health`).
+    /// server's (`me`, `me_password`, `reviews`, `health`, `ready`).
     #[serde(rename = "ENDPOINTS", default)]
     pub endpoints: std::collections::BTreeMap<String, NameOrOff>,
 }
@@ -87,6 +87,8 @@ pub struct ServerRoutes {
     pub reviews: Option<String>,
     /// `health/`: liveness.
     pub health: Option<String>,
+    /// `ready/`: readiness (database reachable, schema current).
+    pub ready: Option<String>,
 }
 
 /// A `USER_COLUMNS` or `ENDPOINTS` value: a name (a column, a path), or `false` for
@@ -292,6 +294,7 @@ impl Config {
             me_password: Some("/me/password/".into()),
             reviews: Some("/reviews/".into()),
             health: Some("/health/".into()),
+            ready: Some("/ready/".into()),
         };
         for (name, value) in &self.server.endpoints {
             let path = match value {
@@ -312,11 +315,12 @@ impl Config {
                 "me_password" => &mut server.me_password,
                 "reviews" => &mut server.reviews,
                 "health" => &mut server.health,
+                "ready" => &mut server.ready,
                 _ => {
                     let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
                     return Err(Error::Config(format!(
                         "ENDPOINTS: no endpoint is named {name:?} (one of {}, me, me_password, \
-                         reviews, health)",
+                         reviews, health, ready)",
                         names.join(", ")
                     )));
                 }
@@ -332,6 +336,7 @@ impl Config {
             ("me_password", &server.me_password),
             ("reviews", &server.reviews),
             ("health", &server.health),
+            ("ready", &server.ready),
         ];
         let all = tokens
             .enabled()

@@ -85,6 +85,11 @@ impl Reviews {
         Ok(())
     }
 
+    /// The database the reviews live in (the server's one database).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Whether `api_review` exists already.
     async fn table_exists(&self) -> Result<bool, tessera_store::Error> {
         let hit: Option<i32> = match &self.db {

@@ -220,12 +220,14 @@ impl TokenLedger for UserCache {
                         }
                     }
                     // Missed notifications may have been user changes: start over.
-                    RevocationEvent::Resync | RevocationEvent::Interrupted => {
+                    RevocationEvent::Resync => {
                         if let Ok(mut m) = users.write() {
                             m.forget(None);
                         }
                     }
-                    RevocationEvent::Revoked(_) => {}
+                    // During the interruption the cache keeps serving (the TTL bounds
+                    // what it may miss); it starts over once the channel is back.
+                    RevocationEvent::Revoked(_) | RevocationEvent::Interrupted => {}
                 }
                 if tx.send(ev).is_err() {
                     return;
@@ -293,6 +295,10 @@ impl LoginThrottle for UserCache {
 impl Store for UserCache {
     async fn migrate(&self) -> Result<Vec<String>> {
         self.inner.migrate().await
+    }
+
+    async fn pending_migrations(&self) -> Result<Vec<&'static str>> {
+        self.inner.pending_migrations().await
     }
 
     fn user_table(&self) -> &crate::UserTable {

@@ -560,6 +560,10 @@ pub trait Store: UserStore<User = User> + UserDirectory + TokenLedger + LoginThr
     /// Applies pending migrations; returns the names of those applied now. Tables a
     /// Django project made are used as they are: never altered, rebuilt or dropped.
     async fn migrate(&self) -> Result<Vec<String>>;
+    /// The names of the migrations this build has that the database has not applied
+    /// (empty when the schema is current). Fails when the database cannot be reached:
+    /// what a readiness probe asks.
+    async fn pending_migrations(&self) -> Result<Vec<&'static str>>;
     /// The user table this store reads.
     fn user_table(&self) -> &UserTable;
     /// Copies a user from another database whole (`import-django`): its id, hash and

@@ -766,6 +766,16 @@ impl Store for PgStore {
         result
     }
 
+    async fn pending_migrations(&self) -> Result<Vec<&'static str>> {
+        let mut conn = self.pool.acquire().await?;
+        let done = applied_versions(&mut conn).await?;
+        Ok(POSTGRES
+            .iter()
+            .filter(|m| !done.contains(&m.version))
+            .map(|m| m.name)
+            .collect())
+    }
+
     fn user_table(&self) -> &UserTable {
         &self.users.table
     }

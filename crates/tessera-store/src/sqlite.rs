@@ -706,6 +706,16 @@ impl Store for SqliteStore {
         Ok(applied)
     }
 
+    async fn pending_migrations(&self) -> Result<Vec<&'static str>> {
+        let mut conn = self.pool.acquire().await?;
+        let done = Self::applied_versions(&mut conn).await?;
+        Ok(SQLITE
+            .iter()
+            .filter(|m| !done.contains(&m.version))
+            .map(|m| m.name)
+            .collect())
+    }
+
     fn user_table(&self) -> &UserTable {
         &self.users.table
     }

@@ -58,3 +58,20 @@ async fn endpoints_move_and_switch_off_one_by_one() {
         .await;
     assert_eq!(v.status, 200, "{}", v.body);
 }
+
+/// `/api/ready/` says "not ready" while the schema lacks a migration this build has
+/// (e.g. a new binary started before `tessera migrate`), when `/api/health/` says alive.
+#[tokio::test]
+async fn ready_waits_for_the_schema() {
+    let s = TestServer::start(json!({})).await;
+    assert_eq!(s.get("/api/ready/", None).await.status, 200);
+    let url = format!("sqlite://{}/t.sqlite3", s.data_dir().display());
+    crate::support::run_sql(&url, "DELETE FROM tessera_migrations WHERE version = 5").await;
+    let r = s.get("/api/ready/", None).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"status": "migrations pending", "pending": ["0005_tessera_token_tables"]})
+    );
+    assert_eq!(s.get("/api/health/", None).await.status, 200);
+}

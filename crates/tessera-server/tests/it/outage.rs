@@ -89,8 +89,19 @@ async fn database_outage_is_a_503_and_recovers() {
     let (access, refresh) = s.login("alice", "alice-pass").await;
     let (bob_access, _) = s.login("bob", "bob-pass-1").await;
     assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
+    let r = s.get("/api/ready/", None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (200, json!({"status": "ready"}))
+    );
 
     proxy.cut();
+    // Not ready, though alive.
+    let r = s.get("/api/ready/", None).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body, json!({"status": "database unreachable"}));
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(s.get("/api/health/", None).await.status, 200);
     // A user check served from the user cache needs no database…
     assert_eq!(s.get("/api/me/", Some(&access)).await.status, 200);
     // …one that does gets a clear 503.
@@ -137,6 +148,7 @@ async fn database_outage_is_a_503_and_recovers() {
             .status,
         200
     );
+    assert_eq!(s.get("/api/ready/", None).await.status, 200);
 }
 
 /// An instance whose revocation channel drops must not answer from memory that may miss
@@ -163,7 +175,15 @@ async fn a_dropped_revocation_channel_is_resynchronised_before_answering() {
 
     // B loses the database, its channel with it; A logs the session out meanwhile.
     proxy.cut();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // From the moment B notices the drop (its listener's connection ends).
+    let start = Instant::now();
+    while !b.tessera.revocations().is_stale() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never noticed the drop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let r = a
         .post("/api/token/blacklist/", json!({"refresh": refresh}))
         .await;
