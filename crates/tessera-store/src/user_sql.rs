@@ -106,28 +106,17 @@ impl UserSql {
         let by_id = select(&format!("WHERE u.{id} = {}", d.id_p(table.id_kind, 1)));
         let by_login = select(&format!("WHERE u.{} = {}", quoted(&table.login), d.p(1)));
         let list = select(&format!("ORDER BY u.{id}"));
-        let set_password = format!(
-            "UPDATE {t} SET {} = {} WHERE {id} = {}",
-            quoted(&table.password),
-            d.p(1),
-            d.id_p(table.id_kind, 2)
-        );
-        let set_last_login = table.last_login.as_ref().map(|c| {
+        // `UPDATE <table> SET <column> = <value at 1> WHERE <id> = <id at 2>`.
+        let update = |column: &str, value: String| {
             format!(
-                "UPDATE {t} SET {} = {} WHERE {id} = {}",
-                quoted(c),
-                d.time_p(1),
+                "UPDATE {t} SET {} = {value} WHERE {id} = {}",
+                quoted(column),
                 d.id_p(table.id_kind, 2)
             )
-        });
-        let set_active = table.is_active.as_ref().map(|c| {
-            format!(
-                "UPDATE {t} SET {} = {} WHERE {id} = {}",
-                quoted(c),
-                d.p(1),
-                d.id_p(table.id_kind, 2)
-            )
-        });
+        };
+        let set_password = update(&table.password, d.p(1));
+        let set_last_login = table.last_login.as_ref().map(|c| update(c, d.time_p(1)));
+        let set_active = table.is_active.as_ref().map(|c| update(c, d.p(1)));
         let delete = format!("DELETE FROM {t} WHERE {id} = {}", d.id_p(table.id_kind, 1));
         let insert = insert_statement(&table, d, false);
         let copy = insert_statement(&table, d, true);
