@@ -178,7 +178,7 @@ const SERVER_KEYS: &[&str] = &[
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
-const NOT_SETTINGS: &[&str] = &["PASSWORD", "CONFIG", "DATA_DIR", "LOG"];
+const NOT_SETTINGS: &[&str] = &["PASSWORD", "CONFIG", "DATA_DIR", "LOG", "LOG_FORMAT"];
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]

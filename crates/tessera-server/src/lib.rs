@@ -10,6 +10,7 @@
 //! assert!(check_password_strength("alice", "1234", false).is_err());
 //! ```
 
+pub mod access_log;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -15,6 +15,7 @@ mod hardening;
 mod hostile_strings;
 mod keys;
 mod layout;
+mod logs;
 mod multi_instance;
 mod obtain;
 mod outage;
