@@ -498,9 +498,11 @@ pub trait TokenLedger: Send + Sync + std::fmt::Debug {
     async fn family_revoked(&self, id: &str) -> Result<bool>;
     /// Families revoked at or after `since` (to rebuild an in-memory revocation set).
     async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>>;
-    /// Forwards revocations made by other instances to `tx` until `tx` closes. Stores
-    /// without a cross-process channel (SQLite: one process) return at once: the
-    /// instance that revokes applies its own revocations directly.
+    /// Forwards revocations and user changes made by other instances or processes to
+    /// `tx` until `tx` closes (PostgreSQL: NOTIFY; SQLite: a [`RevocationEvent::Resync`]
+    /// whenever another connection committed, read twice a second). This default, for
+    /// stores with no way to tell, returns at once: the instance that revokes applies
+    /// its own revocations directly.
     async fn listen_revocations(
         &self,
         tx: tokio::sync::mpsc::UnboundedSender<RevocationEvent>,

@@ -449,6 +449,45 @@ impl TokenLedger for SqliteStore {
         Ok(revoked)
     }
 
+    async fn listen_revocations(
+        &self,
+        tx: tokio::sync::mpsc::UnboundedSender<crate::RevocationEvent>,
+    ) -> Result<()> {
+        // Other processes write this file too (`tessera revoke`, `changepassword`, a
+        // Django beside it) and SQLite has no channel: a cheap read once a second of
+        // `PRAGMA data_version`, which moves when another connection committed, says
+        // when to reload (revocations, and the user cache). This process's own
+        // connections count as others, so a busy server reloads once a second: a small
+        // query, and one re-read of each cached user.
+        let mut conn = self.pool.acquire().await?.detach();
+        let mut seen: i64 = sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut conn)
+            .await?;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                if tx.is_closed() {
+                    return;
+                }
+                match sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                    .fetch_one(&mut conn)
+                    .await
+                {
+                    Ok(v) if v != seen => {
+                        seen = v;
+                        if tx.send(crate::RevocationEvent::Resync).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read the database's version"),
+                }
+            }
+        });
+        Ok(())
+    }
+
     async fn family_revoked(&self, id: &str) -> Result<bool> {
         let hit: Option<i32> = sqlx::query_scalar(
             "SELECT 1 FROM tessera_token_family WHERE id = ?1 AND revoked_at IS NOT NULL",

@@ -306,3 +306,45 @@ async fn a_replay_answers_simple_jwts_code_by_default() {
         "the replay revoked the session"
     );
 }
+
+/// On SQLite too, changes made by another process reach a running server within a
+/// second: `tessera revoke` from the CLI stops the session's access token, and a user
+/// deactivated by hand (SQL, a Django admin) is refused although the server had cached
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_process_s_changes_reach_a_sqlite_server() {
+    let s = TestServer::start(json!({"ACCESS_TOKEN_REVOCATION": true})).await;
+    s.user("alice", "alice-pass").await;
+    s.user("bob", "bob-pass-1").await;
+    let (alice, _) = s.login("alice", "alice-pass").await;
+    let (bob, _) = s.login("bob", "bob-pass-1").await;
+    assert_eq!(s.get("/api/me/", Some(&alice)).await.status, 200);
+    assert_eq!(s.get("/api/me/", Some(&bob)).await.status, 200);
+
+    let url = format!("sqlite://{}/t.sqlite3", s.data_dir().display());
+    let env = [
+        ("TESSERA_DATABASE_URL", url.as_str()),
+        ("TESSERA_SIGNING_KEY", crate::support::KEY),
+    ];
+    let out = crate::cli::tessera(s.data_dir(), &["revoke", "--user", "alice"], None, &env);
+    assert!(out.status.success(), "{}", crate::cli::text(&out));
+    crate::support::run_sql(
+        &url,
+        "UPDATE auth_user SET is_active = 0 WHERE username = 'bob'",
+    )
+    .await;
+    let start = std::time::Instant::now();
+    loop {
+        let a = s.get("/api/me/", Some(&alice)).await.status;
+        let b = s.get("/api/me/", Some(&bob)).await.status;
+        if a == 401 && b == 401 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(1500),
+            "after {:?}: alice {a}, bob {b}",
+            start.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
