@@ -70,16 +70,12 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     let keys = load_keys(&config.settings, data_dir, true)?;
     let store = with_user_cache(&config, db.store());
     let tessera = tessera_builder(&config, keys, store)?.build()?;
-    let _revocation_sync = if config.settings.access_token_revocation {
-        Some(
-            tessera
-                .start_revocation_sync()
-                .await
-                .map_err(|e| Error::Config(format!("cannot start the revocation channel: {e}")))?,
-        )
-    } else {
-        None
-    };
+    // Always: besides revoked sessions (ACCESS_TOKEN_REVOCATION) it carries other
+    // instances' and processes' user changes to the user cache.
+    let _revocation_sync = tessera
+        .start_revocation_sync()
+        .await
+        .map_err(|e| Error::Config(format!("cannot start the revocation channel: {e}")))?;
     let app = crate::app::build(tessera, crate::reviews::Reviews::new(db), &config)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -348,3 +348,47 @@ async fn another_process_s_changes_reach_a_sqlite_server() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The same through `tessera serve` as it starts, with default settings: a user
+/// deactivated by another process is refused within a second although cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deactivation_by_another_process_reaches_tessera_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db.sqlite3", dir.path().display());
+    let env = [
+        ("TESSERA_DATABASE_URL", url.as_str()),
+        ("TESSERA_SIGNING_KEY", crate::support::KEY),
+    ];
+    crate::cli::create_alice(dir.path(), &env);
+    let (mut child, base) = crate::cli::serve(dir.path(), &env);
+    let (st, body) = crate::cli::post(
+        &format!("{base}/api/token/"),
+        json!({"username": "alice", "password": "alice-pass"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let access = body["access"].as_str().unwrap().to_owned();
+    let me = || async {
+        crate::cli::client()
+            .get(format!("{base}/api/me/"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(me().await, 200);
+    crate::support::run_sql(&url, "UPDATE auth_user SET is_active = 0").await;
+    let start = std::time::Instant::now();
+    while me().await != 401 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(1500),
+            "a deactivated user was still served after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
