@@ -34,7 +34,7 @@ impl DjangoSource {
     pub async fn open(url: &str, users: &UserTable) -> Result<DjangoSource> {
         users.validate()?;
         let Some(mut db) = connect(url).await? else {
-            return Err(Error::BadUserTable(format!("{url}: no such database file")));
+            return Err(Error::NoDatabase(url.to_owned()));
         };
         for table in [
             users.table.as_str(),

@@ -15,6 +15,9 @@ pub enum Error {
         "unsupported DATABASE_URL {0:?}: use sqlite://PATH or postgres://user@host/db (each needs its feature of tessera-store)"
     )]
     UnsupportedUrl(String),
+    /// A database to read (not to create) does not exist.
+    #[error("no database at {0}")]
+    NoDatabase(String),
     /// A migration failed; the database is left at the previous version.
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {

@@ -162,6 +162,17 @@ impl UserSql {
         }
     }
 
+    /// The `user_id` a token family records for a user id bound at `placeholder`:
+    /// families refer to Django's `auth_user`; with another user table they name their
+    /// user by key only, and this is `null` (the dialect's typed NULL).
+    pub fn family_user(&self, placeholder: &str, null: &str) -> String {
+        if self.table.is_django_default() {
+            self.existing_user(placeholder)
+        } else {
+            null.to_owned()
+        }
+    }
+
     /// Whether `id` can name a user of this table (an integer cannot name a user keyed
     /// by UUID, nor the reverse): otherwise there is no such user, without a query.
     pub fn accepts(&self, id: DjangoId) -> bool {

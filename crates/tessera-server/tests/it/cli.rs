@@ -55,12 +55,21 @@ pub fn text(o: &Output) -> String {
 
 /// Starts `tessera serve` on an ephemeral port; returns the child and its base URL.
 pub fn serve(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    spawn_serve(dir, env, Stdio::null())
+}
+
+/// [`serve`], keeping the server's standard error (its logs) readable on the child.
+pub fn serve_with_stderr(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    spawn_serve(dir, env, Stdio::piped())
+}
+
+fn spawn_serve(dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> (Child, String) {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("TESSERA_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(stderr);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -4,14 +4,11 @@
 //! and never a password or a token.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::cli::{client, create_alice};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+use crate::cli::{client, create_alice, serve_with_stderr};
 
 /// Runs `tessera serve` with `env`, sends a few requests, stops it, returns its stderr
 /// lines, the URL it served and the request id it answered the second request with.
@@ -22,22 +19,9 @@ async fn served_log(env: &[(&str, &str)]) -> (Vec<String>, String) {
         "log-test-signing-key-0123456789abcdef",
     )];
     create_alice(dir.path(), &key);
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir.path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("TESSERA_LOG", "info")
-        .env(key[0].0, key[0].1)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let mut env: Vec<(&str, &str)> = env.to_vec();
+    env.extend([key[0], ("TESSERA_LOG", "info")]);
+    let (mut child, base) = serve_with_stderr(dir.path(), &env);
     let stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         BufReader::new(stderr)

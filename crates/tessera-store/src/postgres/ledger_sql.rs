@@ -36,13 +36,7 @@ pub(crate) struct LedgerSql {
 
 impl LedgerSql {
     pub fn new(users: &UserSql) -> Self {
-        // Families refer to Django's `auth_user`; with another user table they name their
-        // user by key only.
-        let family_user = if users.table.is_django_default() {
-            users.existing_user("$2::int8")
-        } else {
-            "NULL::int4".to_owned()
-        };
+        let family_user = users.family_user("$2::int8", "NULL::int4");
         let insert_family = format!(
             "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) \
              VALUES ($1, {family_user}, {}, NULL, $4) ON CONFLICT (id) DO NOTHING",
@@ -58,13 +52,6 @@ impl LedgerSql {
             ts!("3"),
             users.existing_user("$4::int8")
         );
-        let family_user_at = |p: &str| {
-            if users.table.is_django_default() {
-                users.existing_user(p)
-            } else {
-                "NULL::int4".to_owned()
-            }
-        };
         let outstand_one = format!(
             "WITH fam AS (INSERT INTO tessera_token_family \
              (id, user_id, created_at, revoked_at, user_key) \
@@ -75,7 +62,7 @@ impl LedgerSql {
              ON CONFLICT (jti) DO NOTHING RETURNING id) \
              INSERT INTO tessera_token (token_id, family_id) \
              SELECT id, $6 FROM o WHERE $6::varchar IS NOT NULL",
-            family_user_at("$4::int8"),
+            users.family_user("$4::int8", "NULL::int4"),
             ts!("2"),
             ts!("2"),
             ts!("3"),
@@ -106,7 +93,7 @@ impl LedgerSql {
             now = ts!("2"),
             created = ts!("4"),
             expires = ts!("5"),
-            family_user = family_user_at("$6::int8"),
+            family_user = users.family_user("$6::int8", "NULL::int4"),
             user = users.existing_user("$6::int8"),
         );
         LedgerSql {

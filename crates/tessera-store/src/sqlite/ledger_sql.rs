@@ -37,13 +37,7 @@ pub(crate) struct LedgerSql {
 
 impl LedgerSql {
     pub fn new(users: &UserSql) -> Self {
-        // Families refer to Django's `auth_user`; with another user table they name their
-        // user by key only.
-        let family_user = if users.table.is_django_default() {
-            users.existing_user("?4")
-        } else {
-            "NULL".to_owned()
-        };
+        let family_user = users.family_user("?4", "NULL");
         let insert_family = format!(
             "INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key) \
              VALUES (?6, {family_user}, ?2, NULL, ?7) ON CONFLICT (id) DO NOTHING"
