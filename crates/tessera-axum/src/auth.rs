@@ -6,7 +6,10 @@
 //! * [`Stateless`]: Simple JWT's `JWTStatelessUserAuthentication`: the token alone, no
 //!   database read; the user is a [`TokenUser`] built from the claims.
 //!
-//! Both answer 401 in Simple JWT's exact shapes with `WWW-Authenticate`.
+//! Both answer 401 in Simple JWT's exact shapes with `WWW-Authenticate`. In `full`
+//! cookie mode they also accept the access cookie; then an unsafe method (`POST`, …)
+//! must carry CSRF proof (403 otherwise), and a request with both the header and the
+//! cookie is refused (400).
 //!
 //! ```no_run
 //! use axum::{Json, Router, routing::get};
@@ -38,7 +41,7 @@ use tessera_core::{AuthUser, Claims, TokenKind, TokenUser, User};
 use tessera_engine::{Identity, StatelessIdentity};
 
 use crate::error::{ApiError, Rejection};
-use crate::state::AuthState;
+use crate::state::{AuthState, Credential};
 
 /// A request made by a user whose token and account both check out. `U` is the
 /// application's user type (Django's [`User`] by default), as its `UserStore` hands it
@@ -114,10 +117,17 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         let t = AuthState::<U>::from_ref(state);
         let run = async {
-            let raw = t
-                .bearer(&parts.headers)?
-                .ok_or(ApiError::NotAuthenticated)?;
-            Ok(t.authenticate(raw).await?.into())
+            match t
+                .credential(&parts.headers)?
+                .ok_or(ApiError::NotAuthenticated)?
+            {
+                Credential::Header(raw) => Ok(t.authenticate(raw).await?.into()),
+                Credential::Cookie(raw, jar) => {
+                    let identity = t.authenticate(raw.as_bytes()).await?;
+                    t.cookie_csrf(parts, &identity.claims, &jar).await?;
+                    Ok(identity.into())
+                }
+            }
         };
         run.await.map_err(|e: ApiError| t.reject(e))
     }
@@ -133,7 +143,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         let t = AuthState::<U>::from_ref(state);
-        match t.bearer(&parts.headers) {
+        match t.credential(&parts.headers) {
             Ok(None) => Ok(OptionalAuthenticated(None)),
             Err(e) => Err(t.reject(e)),
             Ok(Some(_)) => Authenticated::from_request_parts(parts, state)
@@ -174,10 +184,17 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         let t = AuthState::<U>::from_ref(state);
         let run = async {
-            let raw = t
-                .bearer(&parts.headers)?
-                .ok_or(ApiError::NotAuthenticated)?;
-            let id: Stateless = t.authenticate_stateless(raw).await?.into();
+            let id: Stateless = match t
+                .credential(&parts.headers)?
+                .ok_or(ApiError::NotAuthenticated)?
+            {
+                Credential::Header(raw) => t.authenticate_stateless(raw).await?.into(),
+                Credential::Cookie(raw, jar) => {
+                    let identity = t.authenticate_stateless(raw.as_bytes()).await?;
+                    t.cookie_csrf(parts, &identity.user.claims, &jar).await?;
+                    identity.into()
+                }
+            };
             Ok(StatelessFor(id, std::marker::PhantomData))
         };
         run.await.map_err(|e: ApiError| t.reject(e))

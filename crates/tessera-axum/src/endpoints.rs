@@ -34,11 +34,17 @@ pub enum Endpoint {
     PairCheck,
     /// `token/jwks/`.
     Jwks,
+    /// `token/logout/`: cookie modes' logout (idempotent; clears the cookies).
+    Logout,
+    /// `token/logout/all/`: cookie modes' logout everywhere.
+    LogoutAll,
+    /// `token/session/`: cookie modes' page-load session check.
+    Session,
 }
 
 impl Endpoint {
     /// Every endpoint, in the router's order.
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::ObtainPair,
         Endpoint::Refresh,
         Endpoint::Verify,
@@ -48,6 +54,9 @@ impl Endpoint {
         Endpoint::RefreshSliding,
         Endpoint::PairCheck,
         Endpoint::Jwks,
+        Endpoint::Logout,
+        Endpoint::LogoutAll,
+        Endpoint::Session,
     ];
 
     /// The name settings use (`ENDPOINTS = { obtain_pair = "auth/login/" }`).
@@ -62,6 +71,9 @@ impl Endpoint {
             Endpoint::RefreshSliding => "refresh_sliding",
             Endpoint::PairCheck => "pair_check",
             Endpoint::Jwks => "jwks",
+            Endpoint::Logout => "logout",
+            Endpoint::LogoutAll => "logout_all",
+            Endpoint::Session => "session",
         }
     }
 
@@ -82,7 +94,18 @@ impl Endpoint {
             Endpoint::RefreshSliding => "/token/sliding/refresh/",
             Endpoint::PairCheck => "/token/valid/",
             Endpoint::Jwks => "/token/jwks/",
+            Endpoint::Logout => "/token/logout/",
+            Endpoint::LogoutAll => "/token/logout/all/",
+            Endpoint::Session => "/token/session/",
         }
+    }
+
+    /// Whether the endpoint exists only in the cookie modes (`AUTH_COOKIE_MODE`).
+    pub fn is_browser_only(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Logout | Endpoint::LogoutAll | Endpoint::Session
+        )
     }
 }
 

@@ -44,6 +44,17 @@ pub enum ApiError {
     /// No such route.
     #[error("Not found.")]
     NotFound,
+    /// A cookie-authenticated request without valid CSRF proof (403, `CSRF Failed: …`).
+    #[error("{0}")]
+    Csrf(String),
+    /// A credential both in the credentials header and in a cookie.
+    #[error(
+        "Credentials were sent both in the Authorization header and in a cookie; send one of them."
+    )]
+    CredentialConflict,
+    /// One of Tessera's cookies sent twice.
+    #[error("The cookie {0} was sent more than once.")]
+    DuplicateCookie(String),
 }
 
 impl From<tessera_core::Error> for ApiError {
@@ -145,6 +156,8 @@ impl ApiError {
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             NotFound => StatusCode::NOT_FOUND,
+            Csrf(_) => StatusCode::FORBIDDEN,
+            CredentialConflict | DuplicateCookie(_) => StatusCode::BAD_REQUEST,
         }
     }
 

@@ -36,7 +36,10 @@
 
 mod auth;
 mod body;
+mod browser;
 mod client_ip;
+mod cookies;
+mod csrf;
 mod endpoints;
 mod error;
 mod header;
@@ -53,9 +56,10 @@ pub use error::{ApiError, Rejection};
 pub use header::{RawToken, raw_token};
 pub use layer::{Security, SecurityLayer};
 pub use routes::{
-    allow_header, blacklist_all_route, blacklist_route, jwks_route, obtain_pair_route,
-    obtain_sliding_route, options_metadata, pair_check_route, refresh_route, refresh_sliding_route,
-    token_router, token_router_with, verify_route, well_known_router, with_and_without_slash,
+    allow_header, blacklist_all_route, blacklist_route, jwks_route, logout_all_route, logout_route,
+    obtain_pair_route, obtain_sliding_route, options_metadata, pair_check_route, refresh_route,
+    refresh_sliding_route, session_route, token_router, token_router_with, verify_route,
+    well_known_router, with_and_without_slash,
 };
 pub use state::{AuthState, HttpConfig};
 pub use tessera_engine::Tessera;

@@ -20,6 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::Authenticated;
 use crate::body::{Fields, Validator};
+use crate::browser::{logout as browser_logout, logout_all as browser_logout_all};
 use crate::client_ip::ClientIp;
 use crate::endpoints::{Endpoint, Endpoints};
 use crate::error::{ApiError, Rejection};
@@ -67,6 +68,9 @@ where
             Endpoint::RefreshSliding => refresh_sliding_route(),
             Endpoint::PairCheck => pair_check_route(),
             Endpoint::Jwks => jwks_route(),
+            Endpoint::Logout => logout_route(),
+            Endpoint::LogoutAll => logout_all_route(),
+            Endpoint::Session => session_route(),
         };
         router = with_and_without_slash(router, path, mr);
     }
@@ -124,6 +128,30 @@ post_route!(
     /// `POST` with a bearer access token and `{refresh}`: which of the two is bad.
     pair_check_route => pair_check, "Token Pair Valid"
 );
+
+post_route!(
+    /// `POST` (cookie modes): the session of the refresh cookie (or body) ends; the
+    /// cookies are cleared. Idempotent.
+    logout_route => browser_logout, "Token Logout"
+);
+post_route!(
+    /// `POST` (cookie modes), authenticated: every session of the caller ends.
+    logout_all_route => browser_logout_all, "Token Logout All"
+);
+
+/// `GET` (cookie modes): whether the refresh cookie holds a live session, and a fresh
+/// CSRF token when it does.
+pub fn session_route<U>() -> MethodRouter<AuthState<U>>
+where
+    U: AuthUser,
+{
+    axum::routing::get(crate::browser::session::<U>)
+        .options(|| async { options_metadata("Token Session", &["GET", "HEAD", "OPTIONS"]) })
+        .fallback(|method: axum::http::Method| async move {
+            ApiError::MethodNotAllowed(method.to_string(), "GET, HEAD, OPTIONS")
+        })
+        .layer(allow_header("GET, HEAD, OPTIONS"))
+}
 
 /// `GET`: the public keys as a JWK Set, with an `ETag`.
 pub fn jwks_route<U>() -> MethodRouter<AuthState<U>>
@@ -202,10 +230,10 @@ macro_rules! handler {
 
 handler!(obtain_pair => obtain_pair_inner(client: ClientIp, headers: HeaderMap, fields: Fields));
 handler!(obtain_sliding => obtain_sliding_inner(client: ClientIp, headers: HeaderMap, fields: Fields));
-handler!(refresh => refresh_inner(fields: Fields));
+handler!(refresh => refresh_inner(headers: HeaderMap, fields: Fields));
 handler!(verify => verify_inner(fields: Fields));
 handler!(blacklist => blacklist_inner(fields: Fields));
-handler!(refresh_sliding => refresh_sliding_inner(fields: Fields));
+handler!(refresh_sliding => refresh_sliding_inner(headers: HeaderMap, fields: Fields));
 handler!(pair_check => pair_check_inner(headers: HeaderMap, fields: Fields));
 
 /// The login fields, checked as DRF's serializer checks them, and the client.
@@ -250,6 +278,9 @@ async fn obtain_pair_inner<U: AuthUser>(
     let (username, password, client) =
         credentials(&fields, &t.settings().username_field, client, &headers)?;
     let pair = t.obtain_pair(&username, &password, &client).await?;
+    if t.cookies().enabled() {
+        return crate::browser::obtained(t, &pair.refresh, &pair.access);
+    }
     Ok(token_response(
         json!({"refresh": pair.refresh, "access": pair.access}),
     ))
@@ -265,11 +296,14 @@ async fn obtain_sliding_inner<U: AuthUser>(
     let (username, password, client) =
         credentials(&fields, &t.settings().username_field, client, &headers)?;
     let token = t.obtain_sliding(&username, &password, &client).await?;
+    if t.cookies().mode == tessera_core::CookieMode::Full {
+        return crate::browser::obtained_sliding(t, &token);
+    }
     Ok(token_response(json!({"token": token})))
 }
 
 /// One required string field, as DRF's `CharField` reads it.
-fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
+pub(crate) fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
     let mut v = Validator::new(fields);
     let value = v.string(name);
     v.finish()?;
@@ -277,7 +311,15 @@ fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).
-async fn refresh_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
+/// In a cookie mode, a body without `refresh` means the refresh cookie.
+async fn refresh_inner<U: AuthUser>(
+    t: &AuthState<U>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> ApiResult {
+    if t.cookies().enabled() && !fields.0.contains_key("refresh") {
+        return Ok(crate::browser::refresh_from_cookie(t, &headers).await);
+    }
     let raw = one_field(&fields, "refresh")?;
     let refreshed = match t.refresh(&raw).await {
         // The session is revoked either way; the answer is Simple JWT's unless the
@@ -331,7 +373,14 @@ async fn blacklist_all<U: AuthUser>(
 }
 
 /// `POST /api/token/sliding/refresh/`: `{token}` → `{token}` with a later `exp`.
-async fn refresh_sliding_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
+async fn refresh_sliding_inner<U: AuthUser>(
+    t: &AuthState<U>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> ApiResult {
+    if t.cookies().mode == tessera_core::CookieMode::Full && !fields.0.contains_key("token") {
+        return Ok(crate::browser::refresh_sliding_from_cookie(t, &headers).await);
+    }
     let raw = one_field(&fields, "token")?;
     Ok(token_response(
         json!({"token": t.refresh_sliding(&raw).await?}),
@@ -339,15 +388,25 @@ async fn refresh_sliding_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) ->
 }
 
 /// `POST /api/token/valid/`: which of the client's two tokens is bad. The access token
-/// comes from the auth header, the refresh token from the body.
+/// comes from the auth header, the refresh token from the body; in the cookie modes
+/// each may come from its cookie instead. Nothing changes, so no CSRF proof is asked.
 async fn pair_check_inner<U: AuthUser>(
     t: &AuthState<U>,
     headers: HeaderMap,
     fields: Fields,
 ) -> ApiResult {
-    let access = t.bearer(&headers).ok().flatten();
+    let jar = if t.cookies().enabled() {
+        t.cookies().read(&headers)?
+    } else {
+        crate::cookies::Jar::default()
+    };
+    let access = match t.bearer(&headers).ok().flatten() {
+        Some(raw) => Some(raw),
+        None => jar.access.as_deref().map(str::as_bytes),
+    };
     let refresh = match fields.0.get("refresh") {
         Some(Value::String(raw)) => Some(raw.as_str()),
+        None => jar.refresh.as_deref(),
         _ => None,
     };
     let check = t.check_pair(access, refresh).await?;

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use tessera_core::{AuthUser, User};
 use tessera_engine::Tessera;
 
+use crate::cookies::CookieConfig;
 use crate::error::{ApiError, Rejection};
 
 /// The state Tessera's routes and extractors read: the [`Tessera`] engine (reachable
@@ -38,8 +39,10 @@ impl<U: AuthUser> Clone for AuthState<U> {
 #[derive(Debug, Clone)]
 pub struct HttpConfig(Arc<Http>);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Http {
+    cookies: CookieConfig,
+    allowed_origins: Vec<String>,
     header_name: HeaderName,
     challenge: HeaderValue,
     trusted_proxies: Vec<IpAddr>,
@@ -90,6 +93,8 @@ impl<U: AuthUser> AuthState<U> {
             .filter_map(|p| p.parse().ok())
             .collect();
         let http = HttpConfig(Arc::new(Http {
+            cookies: CookieConfig::from_settings(s)?,
+            allowed_origins: Vec::new(),
             header_name,
             challenge,
             trusted_proxies,
@@ -98,6 +103,29 @@ impl<U: AuthUser> AuthState<U> {
             per_ip_throttling: s.login_failures_per_ip > 0,
         }));
         Ok(AuthState { engine, http })
+    }
+
+    /// The origins (`https://app.example.com`) whose pages may use the cookie modes
+    /// besides the API's own: the CSRF check accepts their `Origin`. Give the same list
+    /// as the app's CORS layer.
+    pub fn with_allowed_origins(mut self, origins: impl IntoIterator<Item = String>) -> Self {
+        let mut http = (*self.http.0).clone();
+        http.allowed_origins = origins
+            .into_iter()
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .collect();
+        self.http = HttpConfig(Arc::new(http));
+        self
+    }
+
+    /// The origins given to [`AuthState::with_allowed_origins`].
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.http.0.allowed_origins
+    }
+
+    /// The cookie settings.
+    pub(crate) fn cookies(&self) -> &CookieConfig {
+        &self.http.0.cookies
     }
 
     /// The engine.
@@ -139,6 +167,51 @@ impl<U: AuthUser> AuthState<U> {
             crate::header::RawToken::Malformed => Err(ApiError::BadAuthorizationHeader),
             crate::header::RawToken::Token(t) => Ok(Some(t)),
         }
+    }
+}
+
+/// A request's credential: the header's bytes, or (`full` cookie mode) the access
+/// cookie with the rest of Tessera's cookies, which CSRF proof needs.
+pub(crate) enum Credential<'h> {
+    Header(&'h [u8]),
+    Cookie(String, crate::cookies::Jar),
+}
+
+impl<U: AuthUser> AuthState<U> {
+    /// The credential of a request, if any. Outside `full` mode only the header counts
+    /// (and no cookie is parsed: bearer requests pay nothing for the cookie modes).
+    pub(crate) fn credential<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<Credential<'h>>, ApiError> {
+        let bearer = self.bearer(headers)?;
+        if self.cookies().mode != tessera_core::CookieMode::Full {
+            return Ok(bearer.map(Credential::Header));
+        }
+        let mut jar = self.cookies().read(headers)?;
+        match (bearer, jar.access.take()) {
+            (Some(_), Some(_)) => Err(ApiError::CredentialConflict),
+            (Some(raw), None) => Ok(Some(Credential::Header(raw))),
+            (None, Some(cookie)) => Ok(Some(Credential::Cookie(cookie, jar))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// CSRF proof for a request the access cookie authenticated: needed for every
+    /// method but the safe ones (`GET`, `HEAD`, `OPTIONS`, `TRACE`).
+    pub(crate) async fn cookie_csrf(
+        &self,
+        parts: &axum::http::request::Parts,
+        claims: &tessera_core::Claims,
+        jar: &crate::cookies::Jar,
+    ) -> Result<(), ApiError> {
+        if parts.method.is_safe() {
+            return Ok(());
+        }
+        let session = self.session_id(claims).await?.ok_or_else(|| {
+            ApiError::Csrf("CSRF Failed: the token belongs to no session.".into())
+        })?;
+        crate::csrf::check(self, &parts.headers, jar, &session)
     }
 }
 

@@ -44,6 +44,8 @@ pub use django_id::DjangoId;
 pub use error::{Error, Result};
 pub use keys::{Algorithm, Key, KeyLookup, KeySet};
 pub use password::PasswordHasher;
-pub use settings::{HasherKind, PairCheckCodes, Secret, Settings};
+pub use settings::{
+    CookieMode, CookieNames, HasherKind, PairCheckCodes, SameSite, Secret, Settings,
+};
 pub use token::{Claims, TokenKind, TokenService};
 pub use user::{AuthUser, ClaimsHook, FieldClaims, TokenUser, User, UserId};

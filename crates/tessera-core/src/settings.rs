@@ -314,6 +314,90 @@ pub struct Settings {
     /// answers the distinct `token_reused` code instead.
     #[serde(rename = "TOKEN_REUSED_CODE")]
     pub token_reused_code: bool,
+    /// Tessera: `AUTH_COOKIE_MODE` (`"off"`): how a browser app holds its tokens.
+    /// `"off"`: bearer only, exactly as Simple JWT. `"refresh"`: the refresh token travels
+    /// only in an HttpOnly cookie (the access token stays in the JSON body, for an
+    /// `Authorization` header). `"full"`: the access token is a cookie too, which
+    /// protected routes accept (same-site apps). See [`CookieMode`].
+    #[serde(rename = "AUTH_COOKIE_MODE")]
+    pub auth_cookie_mode: CookieMode,
+    /// Tessera: `AUTH_COOKIE_SECURE` (true): cookies carry `Secure` and `__Host-` names.
+    /// `false` is for local development over plain HTTP, and a server accepts it only
+    /// when it listens on loopback.
+    #[serde(rename = "AUTH_COOKIE_SECURE")]
+    pub auth_cookie_secure: bool,
+    /// Tessera: `AUTH_COOKIE_REFRESH_NAME` (`__Host-tessera_refresh`, or
+    /// `tessera_refresh` when not secure).
+    #[serde(rename = "AUTH_COOKIE_REFRESH_NAME")]
+    pub auth_cookie_refresh_name: Option<String>,
+    /// Tessera: `AUTH_COOKIE_ACCESS_NAME` (`__Host-tessera_access`, or `tessera_access`).
+    #[serde(rename = "AUTH_COOKIE_ACCESS_NAME")]
+    pub auth_cookie_access_name: Option<String>,
+    /// Tessera: `AUTH_COOKIE_CSRF_NAME` (`__Host-tessera_csrf`, or `tessera_csrf`): the
+    /// CSRF cookie, readable by scripts.
+    #[serde(rename = "AUTH_COOKIE_CSRF_NAME")]
+    pub auth_cookie_csrf_name: Option<String>,
+    /// Tessera: `AUTH_COOKIE_SAMESITE` (`"Strict"`): `SameSite` of the refresh and CSRF
+    /// cookies. `"None"` (an API on another site) needs `AUTH_COOKIE_SECURE`.
+    #[serde(rename = "AUTH_COOKIE_SAMESITE")]
+    pub auth_cookie_samesite: SameSite,
+    /// Tessera: `AUTH_COOKIE_ACCESS_SAMESITE` (`"Lax"`): `SameSite` of the access cookie
+    /// (`full` mode), so a link from another site lands on a signed-in page.
+    #[serde(rename = "AUTH_COOKIE_ACCESS_SAMESITE")]
+    pub auth_cookie_access_samesite: SameSite,
+    /// Django's `CSRF_HEADER_NAME` (`HTTP_X_CSRFTOKEN`): the header that carries the CSRF
+    /// token in cookie modes, as Django names it, so front ends configured for Django's
+    /// CSRF (`X-CSRFToken`) work unchanged.
+    #[serde(rename = "CSRF_HEADER_NAME")]
+    pub csrf_header_name: String,
+}
+
+/// `AUTH_COOKIE_MODE`: where a browser app's tokens travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum CookieMode {
+    /// Bearer tokens only, in JSON bodies and the `Authorization` header (Simple JWT).
+    #[default]
+    #[serde(rename = "off")]
+    Off,
+    /// The refresh token only in an HttpOnly cookie; the access token in the body.
+    #[serde(rename = "refresh")]
+    Refresh,
+    /// Both tokens in HttpOnly cookies; protected routes accept the access cookie.
+    #[serde(rename = "full")]
+    Full,
+}
+
+/// A cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SameSite {
+    /// Sent only with requests from the cookie's own site.
+    Strict,
+    /// Also sent with top-level navigations from other sites.
+    Lax,
+    /// Sent with every request (needs `Secure`).
+    None,
+}
+
+impl SameSite {
+    /// The attribute's value as written in `Set-Cookie`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// The three cookie names of the cookie modes, resolved from the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieNames {
+    /// The refresh token's cookie.
+    pub refresh: String,
+    /// The access token's cookie (`full` mode).
+    pub access: String,
+    /// The CSRF cookie.
+    pub csrf: String,
 }
 
 impl Default for Settings {
@@ -377,6 +461,14 @@ impl Default for Settings {
             verified_token_cache: 4096,
             pair_check_codes: PairCheckCodes::Article,
             token_reused_code: false,
+            auth_cookie_mode: CookieMode::Off,
+            auth_cookie_secure: true,
+            auth_cookie_refresh_name: None,
+            auth_cookie_access_name: None,
+            auth_cookie_csrf_name: None,
+            auth_cookie_samesite: SameSite::Strict,
+            auth_cookie_access_samesite: SameSite::Lax,
+            csrf_header_name: "HTTP_X_CSRFTOKEN".to_owned(),
         }
     }
 }
@@ -442,6 +534,14 @@ pub const SETTING_NAMES: &[&str] = &[
     "VERIFIED_TOKEN_CACHE",
     "PAIR_CHECK_CODES",
     "TOKEN_REUSED_CODE",
+    "AUTH_COOKIE_MODE",
+    "AUTH_COOKIE_SECURE",
+    "AUTH_COOKIE_REFRESH_NAME",
+    "AUTH_COOKIE_ACCESS_NAME",
+    "AUTH_COOKIE_CSRF_NAME",
+    "AUTH_COOKIE_SAMESITE",
+    "AUTH_COOKIE_ACCESS_SAMESITE",
+    "CSRF_HEADER_NAME",
 ];
 
 /// User fields that `USER_CLAIM_FIELDS` may name.
@@ -704,27 +804,101 @@ impl Settings {
                 "must be at least 100000 for new passwords",
             ));
         }
+        self.validate_cookies()
+    }
+
+    /// The cookie settings: names a browser keeps (RFC 6265 tokens, distinct, `__Host-`
+    /// and `__Secure-` only with `Secure`), `SameSite=None` only with `Secure`.
+    fn validate_cookies(&self) -> Result<()> {
+        let names = self.cookie_names();
+        for (key, name) in [
+            ("AUTH_COOKIE_REFRESH_NAME", &names.refresh),
+            ("AUTH_COOKIE_ACCESS_NAME", &names.access),
+            ("AUTH_COOKIE_CSRF_NAME", &names.csrf),
+        ] {
+            let token = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token {
+                return Err(Error::config(key, format!("{name:?} is not a cookie name")));
+            }
+            let prefixed = name.starts_with("__Host-") || name.starts_with("__Secure-");
+            if prefixed && !self.auth_cookie_secure {
+                return Err(Error::config(
+                    key,
+                    "a __Host- or __Secure- name needs AUTH_COOKIE_SECURE = true",
+                ));
+            }
+        }
+        if names.refresh == names.access
+            || names.refresh == names.csrf
+            || names.access == names.csrf
+        {
+            return Err(Error::config(
+                "AUTH_COOKIE_REFRESH_NAME",
+                "the refresh, access and CSRF cookies need three different names",
+            ));
+        }
+        if !self.auth_cookie_secure
+            && (self.auth_cookie_samesite == SameSite::None
+                || self.auth_cookie_access_samesite == SameSite::None)
+        {
+            return Err(Error::config(
+                "AUTH_COOKIE_SAMESITE",
+                "SameSite=None needs AUTH_COOKIE_SECURE = true (browsers drop it otherwise)",
+            ));
+        }
+        self.csrf_header()?;
         Ok(())
+    }
+
+    /// The cookie names in use: the configured ones, or `__Host-tessera_refresh`,
+    /// `__Host-tessera_access` and `__Host-tessera_csrf` (without the prefix when
+    /// `AUTH_COOKIE_SECURE` is off: browsers refuse `__Host-` cookies without `Secure`).
+    pub fn cookie_names(&self) -> CookieNames {
+        let prefix = if self.auth_cookie_secure {
+            "__Host-"
+        } else {
+            ""
+        };
+        let name = |set: &Option<String>, base: &str| {
+            set.clone()
+                .unwrap_or_else(|| format!("{prefix}tessera_{base}"))
+        };
+        CookieNames {
+            refresh: name(&self.auth_cookie_refresh_name, "refresh"),
+            access: name(&self.auth_cookie_access_name, "access"),
+            csrf: name(&self.auth_cookie_csrf_name, "csrf"),
+        }
+    }
+
+    /// The HTTP header named by `CSRF_HEADER_NAME`, lower-cased (`x-csrftoken`).
+    pub fn csrf_header(&self) -> Result<String> {
+        meta_header_name(&self.csrf_header_name, "CSRF_HEADER_NAME")
     }
 
     /// The HTTP header named by `AUTH_HEADER_NAME`, lower-cased: `HTTP_X_ACCESS_TOKEN`
     /// reads `x-access-token`, as Django's `request.META` does.
     pub fn auth_header(&self) -> Result<String> {
-        let Some(rest) = self.auth_header_name.strip_prefix("HTTP_") else {
-            return Err(Error::config(
-                "AUTH_HEADER_NAME",
-                "must look like HTTP_AUTHORIZATION (Django's META name of a header)",
-            ));
-        };
-        let name = rest.to_ascii_lowercase().replace('_', "-");
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::config(
-                "AUTH_HEADER_NAME",
-                "is not a valid header name",
-            ));
-        }
-        Ok(name)
+        meta_header_name(&self.auth_header_name, "AUTH_HEADER_NAME")
     }
+}
+
+/// The HTTP header a Django `request.META` name (`HTTP_X_CSRFTOKEN`) stands for.
+fn meta_header_name(meta: &str, key: &str) -> Result<String> {
+    let Some(rest) = meta.strip_prefix("HTTP_") else {
+        return Err(Error::config(
+            key,
+            "must look like HTTP_AUTHORIZATION (Django's META name of a header)",
+        ));
+    };
+    let name = rest.to_ascii_lowercase().replace('_', "-");
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(Error::config(key, "is not a valid header name"));
+    }
+    Ok(name)
 }
 
 /// True when a key setting names a file (`/…`, `./…`, `file:…`) rather than holding

@@ -10,8 +10,9 @@ use crate::engine::Tessera;
 use crate::error::{Error, Result};
 use crate::login::ClientInfo;
 
-/// The claim that carries a token's family id when `ACCESS_TOKEN_REVOCATION` is on
-/// (OpenID Connect's session id claim).
+/// The claim that carries a token's family id when `ACCESS_TOKEN_REVOCATION` or a cookie
+/// mode is on (OpenID Connect's session id claim): what revocation and CSRF tokens bind
+/// to.
 pub const SESSION_CLAIM: &str = "sid";
 
 /// A refresh token and the access token minted with it.
@@ -147,7 +148,7 @@ impl<U: AuthUser> Tessera<U> {
                 Value::from(revoke_digest(user.password_hash())),
             );
         }
-        if s.access_token_revocation {
+        if s.access_token_revocation || s.auth_cookie_mode != tessera_core::CookieMode::Off {
             claims.insert(SESSION_CLAIM.into(), Value::from(family));
         }
         for hook in self.hooks() {

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod authenticate;
+mod browser;
 mod engine;
 mod error;
 mod hash_pool;
@@ -56,6 +57,7 @@ mod revocation_sync;
 mod user_cache;
 
 pub use authenticate::{Identity, StatelessIdentity};
+pub use browser::BrowserSession;
 pub use engine::{Tessera, TesseraBuilder};
 pub use error::{Error, FieldProblem, Result, TokenFailure};
 pub use issue::{SESSION_CLAIM, TokenPair};

@@ -41,9 +41,29 @@ impl FromRef<AppState> for HttpConfig {
 /// The full router, state applied: Tessera's token routes under `/api/`, the JWKS at
 /// `/.well-known/jwks.json`, and the demo API.
 pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error::Result<Router> {
+    build_with(engine, reviews, config, false)
+}
+
+/// [`build`], with the demo single-page app at `/demo/` when `demo` is set (`tessera
+/// serve --demo`).
+pub fn build_with(
+    engine: Tessera,
+    reviews: Reviews,
+    config: &Config,
+    demo: bool,
+) -> crate::error::Result<Router> {
     let server = &config.server;
-    let (endpoints, routes) = config.routes()?;
-    let auth = AuthState::new(engine)?;
+    let (mut endpoints, routes) = config.routes()?;
+    let cookie_mode = config.settings.auth_cookie_mode != tessera_core::CookieMode::Off;
+    if !cookie_mode {
+        // Bearer mode is Simple JWT's API exactly: the cookie modes' routes do not exist.
+        for e in tessera_axum::Endpoint::ALL {
+            if e.is_browser_only() {
+                endpoints.set(e, None)?;
+            }
+        }
+    }
+    let auth = AuthState::new(engine)?.with_allowed_origins(server.cors_allowed_origins.clone());
     let mut api: Router<AppState> =
         tessera_axum::token_router_with(&endpoints).with_state(auth.clone());
     if let Some(path) = &routes.health {
@@ -72,10 +92,22 @@ pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error
     let mut app = Router::new()
         .nest(&prefix, api)
         .merge(tessera_axum::well_known_router().with_state(auth.clone()))
+        .merge(if demo {
+            crate::spa::router(config)
+        } else {
+            Router::new()
+        })
         .fallback(|| async { ApiError::NotFound })
         .with_state(AppState { auth, reviews })
         .layer(security);
-    if let Some(cors) = cors_layer(&server.cors_allowed_origins, header_name) {
+    let csrf_header = HeaderName::from_bytes(config.settings.csrf_header()?.as_bytes())
+        .map_err(|_| crate::error::Error::Config("CSRF_HEADER_NAME: not a header name".into()))?;
+    let cors = cors_layer(
+        &server.cors_allowed_origins,
+        header_name,
+        cookie_mode.then_some(csrf_header),
+    );
+    if let Some(cors) = cors {
         app = app.layer(cors);
     }
     // Outermost: the access log sees every answer, CORS preflights and 404s included.
@@ -88,9 +120,16 @@ pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error
 }
 
 /// CORS for the configured origins: preflights answered so a browser app on another
-/// origin may send `Authorization` (or the configured header) and JSON bodies.
-/// No origins, no CORS headers: the safe default.
-fn cors_layer(origins: &[String], auth_header: HeaderName) -> Option<CorsLayer> {
+/// origin may send `Authorization` (or the configured header) and JSON bodies; with a
+/// cookie mode (`csrf_header` given) also credentials (cookies) and the CSRF header,
+/// for the listed origins only (a wildcard is refused when the configuration loads).
+/// No origins, no CORS headers: the safe default. The layer is outermost, so error
+/// answers carry the headers too and a page can read why it was refused.
+fn cors_layer(
+    origins: &[String],
+    auth_header: HeaderName,
+    csrf_header: Option<HeaderName>,
+) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
@@ -98,11 +137,15 @@ fn cors_layer(origins: &[String], auth_header: HeaderName) -> Option<CorsLayer> 
         .iter()
         .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
         .collect();
+    let mut headers = vec![header::AUTHORIZATION, header::CONTENT_TYPE, auth_header];
+    let credentials = csrf_header.is_some();
+    headers.extend(csrf_header);
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(values))
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, auth_header])
+            .allow_headers(headers)
+            .allow_credentials(credentials)
             .max_age(std::time::Duration::from_secs(86_400)),
     )
 }

@@ -21,3 +21,4 @@ pub mod keyfile;
 pub mod passwords;
 pub mod reviews;
 pub mod serve;
+pub mod spa;

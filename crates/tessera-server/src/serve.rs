@@ -43,8 +43,8 @@ pub fn with_user_cache(
     }
 }
 
-/// Runs the server until SIGINT or SIGTERM.
-pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
+/// Runs the server until SIGINT or SIGTERM; with `demo`, the demo app at `/demo/` too.
+pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> Result<()> {
     let db = open_database(&config, data_dir).await?;
     for name in migrate(&db).await? {
         tracing::info!(migration = name, "applied migration");
@@ -76,13 +76,14 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
         .start_revocation_sync()
         .await
         .map_err(|e| Error::Config(format!("cannot start the revocation channel: {e}")))?;
-    let app = crate::app::build(tessera, crate::reviews::Reviews::new(db), &config)?;
+    let app = crate::app::build_with(tessera, crate::reviews::Reviews::new(db), &config, demo)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(Error::io(format!("listening on {bind}")))?;
     let addr = listener
         .local_addr()
         .map_err(Error::io("reading the bound address"))?;
+    check_cookie_transport(&config, addr)?;
     tracing::info!("Tessera listening on http://{addr}");
     println!("Tessera listening on http://{addr}");
     axum::serve(
@@ -93,6 +94,22 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str) -> Result<()> {
     .await
     .map_err(Error::io("serving"))?;
     tracing::info!("shut down");
+    Ok(())
+}
+
+/// `AUTH_COOKIE_SECURE = false` sends session cookies over plain HTTP: acceptable for
+/// a developer's own machine only, so only a server listening on loopback may use it.
+pub fn check_cookie_transport(config: &Config, addr: std::net::SocketAddr) -> Result<()> {
+    let s = &config.settings;
+    if s.auth_cookie_mode != tessera_core::CookieMode::Off
+        && !s.auth_cookie_secure
+        && !addr.ip().is_loopback()
+    {
+        return Err(Error::Config(format!(
+            "AUTH_COOKIE_SECURE = false sends session cookies over plain HTTP: it is for local \
+             development, and accepted only when the server listens on loopback (not {addr})"
+        )));
+    }
     Ok(())
 }
 

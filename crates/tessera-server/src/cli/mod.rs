@@ -45,6 +45,11 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8000")]
         bind: String,
+        /// Also serve the demo single-page app at /demo/ (plain JavaScript, embedded in
+        /// the binary): log in, the demo API, silent refresh, logout. Pair it with
+        /// AUTH_COOKIE_MODE = "refresh" or "full" and `tessera seed-demo`.
+        #[arg(long)]
+        demo: bool,
     },
     /// Create or update the database schema. Tables a Django project made are used as
     /// they are: never altered, rebuilt or dropped.
@@ -173,7 +178,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { bind } => crate::serve::serve(config, data_dir, &bind).await,
+        Command::Serve { bind, demo } => crate::serve::serve(config, data_dir, &bind, demo).await,
         Command::Migrate { plan: false } => setup::migrate_command(&config, data_dir).await,
         Command::Migrate { plan: true } => setup::migrate_plan(&config, data_dir).await,
         Command::Createsuperuser(args) => {

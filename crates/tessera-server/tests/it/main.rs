@@ -8,6 +8,7 @@ mod support;
 
 mod cli;
 mod concurrency;
+mod cookie_mode;
 mod custom_users;
 mod db_copy;
 mod durability;
