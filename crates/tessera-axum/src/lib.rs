@@ -6,6 +6,13 @@
 //! [`Stateless`]) and a [`SecurityLayer`], with Simple JWT's exact JSON bodies and status
 //! codes, so a front end written for a Django backend works unchanged.
 //!
+//! **Browser apps.** With `AUTH_COOKIE_MODE = "refresh"` or `"full"` the same routes
+//! deliver tokens in HttpOnly cookies, demand CSRF proof (Fetch Metadata or `Origin`,
+//! and a double-submit token signed for the session) for every state change a cookie
+//! authenticates, and add `token/logout/`, `token/logout/all/` and `token/session/`.
+//! Give the app's CORS origins to [`AuthState::with_allowed_origins`] so the CSRF check
+//! accepts them. The flows stay the engine's.
+//!
 //! ```no_run
 //! use axum::{Json, Router, routing::get};
 //! use tessera_axum::{AuthState, Authenticated, SecurityLayer};

@@ -259,6 +259,14 @@ impl Config {
             )));
         }
         for origin in &server.cors_allowed_origins {
+            if origin == "*" {
+                return Err(Error::Config(
+                    "CORS_ALLOWED_ORIGINS: \"*\" is refused: list the origins. Browsers send \
+                     cookies and credentials only to listed origins, and a wildcard would let \
+                     any site's pages use them"
+                        .into(),
+                ));
+            }
             let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
                 && !origin
                     .trim_end_matches('/')

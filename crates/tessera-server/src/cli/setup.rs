@@ -138,7 +138,36 @@ pub(super) async fn check(config: &Config, data_dir: &Path) -> Result<()> {
         "  CORS origins:       {:?}",
         config.server.cors_allowed_origins
     );
+    print_cookie_mode(s);
     check_database(config, data_dir).await
+}
+
+/// The browser transport (`AUTH_COOKIE_MODE`) in one or two lines.
+fn print_cookie_mode(s: &tessera_core::Settings) {
+    use tessera_core::CookieMode;
+    let mode = match s.auth_cookie_mode {
+        CookieMode::Off => {
+            println!("  cookie mode:        off (bearer tokens only, as Simple JWT)");
+            return;
+        }
+        CookieMode::Refresh => "refresh (refresh token in an HttpOnly cookie)",
+        CookieMode::Full => "full (refresh and access tokens in HttpOnly cookies)",
+    };
+    let names = s.cookie_names();
+    println!("  cookie mode:        {mode}");
+    println!(
+        "  cookies:            {}, {}, {} (CSRF header {})",
+        names.refresh,
+        names.access,
+        names.csrf,
+        s.csrf_header().unwrap_or_default()
+    );
+    if !s.auth_cookie_secure {
+        println!(
+            "  WARNING:            AUTH_COOKIE_SECURE = false: cookies travel over plain HTTP; \
+             for local development only, and `tessera serve` accepts it only on loopback"
+        );
+    }
 }
 
 /// The database half of `check`.

@@ -63,10 +63,20 @@ pub fn serve_with_stderr(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     spawn_serve(dir, env, Stdio::piped())
 }
 
+/// [`serve`] with more arguments to `tessera serve` (`--demo`).
+pub fn serve_with_args(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Child, String) {
+    spawn(dir, env, Stdio::null(), args)
+}
+
 fn spawn_serve(dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> (Child, String) {
+    spawn(dir, env, stderr, &[])
+}
+
+fn spawn(dir: &Path, env: &[(&str, &str)], stderr: Stdio, args: &[&str]) -> (Child, String) {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
         .env("TESSERA_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(stderr);

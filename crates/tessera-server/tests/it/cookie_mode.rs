@@ -643,4 +643,24 @@ fn cookie_settings_are_checked() {
             .contains("only when the server listens on loopback"),
         "{e}"
     );
+    // `tessera check` says so, and the real server refuses to start that way.
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("TESSERA_AUTH_COOKIE_MODE", "refresh"),
+        ("TESSERA_AUTH_COOKIE_SECURE", "false"),
+    ];
+    let o = crate::cli::tessera(dir.path(), &["check"], None, &env);
+    let out = crate::cli::text(&o);
+    assert!(out.contains("cookie mode:        refresh"), "{out}");
+    assert!(
+        out.contains("WARNING:            AUTH_COOKIE_SECURE = false"),
+        "{out}"
+    );
+    let o = crate::cli::tessera(dir.path(), &["serve", "--bind", "0.0.0.0:0"], None, &env);
+    assert!(!o.status.success());
+    assert!(
+        crate::cli::text(&o).contains("accepted only when the server listens on loopback"),
+        "{}",
+        crate::cli::text(&o)
+    );
 }

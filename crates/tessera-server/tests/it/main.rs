@@ -6,6 +6,7 @@
 
 mod support;
 
+mod browser;
 mod cli;
 mod concurrency;
 mod cookie_mode;
@@ -28,3 +29,4 @@ mod settings_variants;
 mod sliding;
 mod transport;
 mod verify_blacklist;
+mod webdriver;
