@@ -124,7 +124,7 @@ where
                 Credential::Header(raw) => Ok(t.authenticate(raw).await?.into()),
                 Credential::Cookie(raw, jar) => {
                     let identity = t.authenticate(raw.as_bytes()).await?;
-                    t.cookie_csrf(parts, &identity.claims, &jar).await?;
+                    crate::csrf::check_cookie_request(&t, parts, &identity.claims, &jar).await?;
                     Ok(identity.into())
                 }
             }
@@ -191,7 +191,8 @@ where
                 Credential::Header(raw) => t.authenticate_stateless(raw).await?.into(),
                 Credential::Cookie(raw, jar) => {
                     let identity = t.authenticate_stateless(raw.as_bytes()).await?;
-                    t.cookie_csrf(parts, &identity.user.claims, &jar).await?;
+                    crate::csrf::check_cookie_request(&t, parts, &identity.user.claims, &jar)
+                        .await?;
                     identity.into()
                 }
             };

@@ -292,6 +292,14 @@ fn py_strip(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
+/// One required string field, as DRF's `CharField` reads it.
+pub(crate) fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
+    let mut v = Validator::new(fields);
+    let value = v.string(name);
+    v.finish()?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

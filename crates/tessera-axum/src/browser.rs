@@ -199,7 +199,7 @@ pub(crate) async fn logout<U: AuthUser>(
     let run = async {
         browser_only(&t)?;
         let raw = match fields.0.get("refresh") {
-            Some(_) => Some(crate::routes::one_field(&fields, "refresh")?),
+            Some(_) => Some(crate::body::one_field(&fields, "refresh")?),
             None => {
                 crate::csrf::check_source(&headers, t.allowed_origins())?;
                 let jar = t.cookies().read(&headers)?;

@@ -88,6 +88,24 @@ pub(crate) fn check_token<U: AuthUser>(
     Ok(())
 }
 
+/// CSRF proof for a request the access cookie authenticated (`full` mode): needed for
+/// every method but the safe ones (`GET`, `HEAD`, `OPTIONS`, `TRACE`).
+pub(crate) async fn check_cookie_request<U: AuthUser>(
+    t: &AuthState<U>,
+    parts: &axum::http::request::Parts,
+    claims: &tessera_core::Claims,
+    jar: &Jar,
+) -> Result<(), ApiError> {
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let session = t
+        .session_id(claims)
+        .await?
+        .ok_or_else(|| ApiError::Csrf("CSRF Failed: the token belongs to no session.".into()))?;
+    check(t, &parts.headers, jar, &session)
+}
+
 /// Both checks.
 pub(crate) fn check<U: AuthUser>(
     t: &AuthState<U>,

@@ -19,7 +19,7 @@ use tessera_engine::{ClientInfo, Error as Domain};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::Authenticated;
-use crate::body::{Fields, Validator};
+use crate::body::{Fields, Validator, one_field};
 use crate::browser::{logout as browser_logout, logout_all as browser_logout_all};
 use crate::client_ip::ClientIp;
 use crate::endpoints::{Endpoint, Endpoints};
@@ -300,14 +300,6 @@ async fn obtain_sliding_inner<U: AuthUser>(
         return crate::browser::obtained_sliding(t, &token);
     }
     Ok(token_response(json!({"token": token})))
-}
-
-/// One required string field, as DRF's `CharField` reads it.
-pub(crate) fn one_field(fields: &Fields, name: &str) -> Result<String, ApiError> {
-    let mut v = Validator::new(fields);
-    let value = v.string(name);
-    v.finish()?;
-    Ok(value)
 }
 
 /// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).

@@ -196,23 +196,6 @@ impl<U: AuthUser> AuthState<U> {
             (None, None) => Ok(None),
         }
     }
-
-    /// CSRF proof for a request the access cookie authenticated: needed for every
-    /// method but the safe ones (`GET`, `HEAD`, `OPTIONS`, `TRACE`).
-    pub(crate) async fn cookie_csrf(
-        &self,
-        parts: &axum::http::request::Parts,
-        claims: &tessera_core::Claims,
-        jar: &crate::cookies::Jar,
-    ) -> Result<(), ApiError> {
-        if parts.method.is_safe() {
-            return Ok(());
-        }
-        let session = self.session_id(claims).await?.ok_or_else(|| {
-            ApiError::Csrf("CSRF Failed: the token belongs to no session.".into())
-        })?;
-        crate::csrf::check(self, &parts.headers, jar, &session)
-    }
 }
 
 impl<U: AuthUser> std::ops::Deref for AuthState<U> {

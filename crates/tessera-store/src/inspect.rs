@@ -5,8 +5,6 @@
 //! PostgreSQL a session in `default_transaction_read_only`), so even a mistake here
 //! cannot write.
 
-use std::str::FromStr;
-
 use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, ConnectOptions as _};
 
@@ -131,7 +129,7 @@ impl ReadOnly {
 pub(crate) async fn connect(url: &str) -> Result<Option<ReadOnly>> {
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let options = sqlx::postgres::PgConnectOptions::from_str(url)?
+        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)?
             .options([("default_transaction_read_only", "on")]);
         return Ok(Some(ReadOnly::Postgres(options.connect().await?)));
     }
