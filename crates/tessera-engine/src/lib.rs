@@ -54,6 +54,7 @@ mod refresh;
 pub mod remote_jwks;
 mod revocation;
 mod revocation_sync;
+mod security;
 mod user_cache;
 
 pub use authenticate::{Identity, StatelessIdentity};
@@ -65,3 +66,4 @@ pub use login::ClientInfo;
 pub use logout::PairCheck;
 pub use refresh::Refreshed;
 pub use revocation::Revocations;
+pub use security::SecurityEvent;

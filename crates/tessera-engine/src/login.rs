@@ -7,6 +7,7 @@ use tessera_core::AuthUser;
 
 use crate::engine::Tessera;
 use crate::error::{Error, FieldProblem, Result};
+use crate::security::{SecurityEvent, record};
 
 /// What the engine knows of the client making a request: the address login throttling
 /// counts against (resolved by the web layer, e.g. from `X-Forwarded-For` of trusted
@@ -76,13 +77,20 @@ impl<U: AuthUser> Tessera<U> {
             .login_reader
             .read(username, &keys, now, window)
             .await?;
-        let user_has_failures = self.throttle_verdict(&failures, now)?;
+        let user_has_failures = match self.throttle_verdict(&failures, now) {
+            Ok(has) => has,
+            Err(e) => {
+                record(SecurityEvent::LoginThrottled, username, client.ip, 0);
+                return Err(e);
+            }
+        };
         let Some(user) = self.check_found_user(user, password).await? else {
             if !keys.is_empty() {
                 self.throttle()
                     .record_login_failure(&keys, self.clock().now_micros(), window)
                     .await?;
             }
+            record(SecurityEvent::LoginFailed, username, client.ip, 0);
             return Err(Error::BadCredentials);
         };
         // Only a user with failures on record needs the (fsynced) reset.
@@ -96,6 +104,7 @@ impl<U: AuthUser> Tessera<U> {
                 .set_last_login(user.id(), self.clock().now_micros())
                 .await?;
         }
+        record(SecurityEvent::LoginSucceeded, username, client.ip, 1);
         Ok(user)
     }
 

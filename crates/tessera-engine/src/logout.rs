@@ -7,6 +7,7 @@ use tessera_core::{AuthUser, TokenKind};
 use crate::engine::Tessera;
 use crate::error::Result;
 use crate::issue::SESSION_CLAIM;
+use crate::security::{SecurityEvent, record};
 
 /// Which of a client's two tokens still work (`POST /api/token/valid/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,8 @@ impl<U: AuthUser> Tessera<U> {
             .blacklist(&row, self.clock().now_micros())
             .await?;
         self.revocations().apply(&revoked);
+        let who = row.user_key.as_deref().unwrap_or("");
+        record(SecurityEvent::Logout, who, None, revoked.len());
         Ok(())
     }
 
@@ -40,6 +43,19 @@ impl<U: AuthUser> Tessera<U> {
     /// Revokes every refresh token (and, with `ACCESS_TOKEN_REVOCATION`, every access
     /// token) of the user, on every instance. Returns how many sessions ended now.
     pub async fn revoke_user(&self, user: &U) -> Result<usize> {
+        let ended = self.end_sessions(user).await?;
+        record(
+            SecurityEvent::SessionsRevoked,
+            &user.id().to_string(),
+            None,
+            ended,
+        );
+        Ok(ended)
+    }
+
+    /// [`Tessera::revoke_user`] without its security event (a password change records
+    /// its own).
+    pub(crate) async fn end_sessions(&self, user: &U) -> Result<usize> {
         let id = user.id();
         let revoked = self
             .ledger()

@@ -156,7 +156,13 @@ impl<U: AuthUser> Tessera<U> {
     pub async fn set_password(&self, user: &U, new_password: &str) -> Result<()> {
         let hash = self.hash_password(new_password.to_owned()).await?;
         self.users().set_password(user.id(), &hash).await?;
-        self.revoke_user(user).await?;
+        let ended = self.end_sessions(user).await?;
+        crate::security::record(
+            crate::SecurityEvent::PasswordChanged,
+            &user.id().to_string(),
+            None,
+            ended,
+        );
         Ok(())
     }
 }

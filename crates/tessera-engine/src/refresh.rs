@@ -93,9 +93,12 @@ impl<U: AuthUser> Tessera<U> {
                 }
                 RotateOutcome::Reused(revoked) => {
                     self.revocations().apply(&revoked);
-                    tracing::warn!(
-                        user = owner.key.as_deref().unwrap_or(""),
-                        "refresh token reuse detected; its family was revoked"
+                    // The security event says it: the session was revoked.
+                    crate::security::record(
+                        crate::SecurityEvent::RefreshTokenReused,
+                        owner.key.as_deref().unwrap_or(""),
+                        None,
+                        revoked.len(),
                     );
                     return Err(Error::TokenReused);
                 }

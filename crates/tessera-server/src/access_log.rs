@@ -10,6 +10,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument as _;
 
 /// `X-Request-Id`.
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,7 +46,14 @@ pub async fn access_log(mut req: Request, next: Next) -> Response {
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let mut resp = next.run(req).await;
+    // Lines written while the request runs (security events) carry its id too.
+    let span = tracing::info_span!(
+        target: "tessera::access",
+        "request",
+        request_id = id.to_str().unwrap_or("-"),
+        client = client.as_deref().unwrap_or("-"),
+    );
+    let mut resp = next.run(req).instrument(span).await;
     resp.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     tracing::info!(
         target: "tessera::access",
