@@ -332,3 +332,80 @@ impl Store for UserCache {
             .await
     }
 }
+
+/// The admin page's storage, passed through; a profile edit forgets the cached user.
+#[async_trait]
+impl crate::admin::AdminStore for UserCache {
+    async fn users_page(&self, q: &crate::admin::UserQuery) -> Result<Vec<User>> {
+        self.inner.users_page(q).await
+    }
+
+    async fn update_profile(&self, id: DjangoId, p: &crate::admin::UserProfile) -> Result<bool> {
+        let r = self.inner.update_profile(id, p).await;
+        self.forget(id);
+        r
+    }
+
+    async fn sessions_of(
+        &self,
+        user_key: &str,
+        user_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::admin::SessionRow>> {
+        self.inner.sessions_of(user_key, user_id, limit).await
+    }
+
+    async fn end_session(&self, family: &str, at: i64) -> Result<Option<RevokedFamily>> {
+        self.inner.end_session(family, at).await
+    }
+
+    async fn tokens_page(
+        &self,
+        q: &crate::admin::TokenQuery,
+    ) -> Result<Vec<crate::admin::TokenRow>> {
+        self.inner.tokens_page(q).await
+    }
+
+    async fn blacklist_rows(&self, ids: &[i64], at: i64) -> Result<u64> {
+        self.inner.blacklist_rows(ids, at).await
+    }
+
+    async fn unblacklist_row(&self, id: i64) -> Result<crate::admin::Unblacklisted> {
+        self.inner.unblacklist_row(id).await
+    }
+
+    async fn create_admin_session(&self, s: &crate::admin::AdminSession) -> Result<()> {
+        self.inner.create_admin_session(s).await
+    }
+
+    async fn admin_session(&self, id: &str) -> Result<Option<crate::admin::AdminSession>> {
+        self.inner.admin_session(id).await
+    }
+
+    async fn touch_admin_session(&self, id: &str, at: i64) -> Result<()> {
+        self.inner.touch_admin_session(id, at).await
+    }
+
+    async fn delete_admin_session(&self, id: &str) -> Result<()> {
+        self.inner.delete_admin_session(id).await
+    }
+
+    async fn expire_admin_sessions(&self, idle_before: i64, started_before: i64) -> Result<u64> {
+        self.inner
+            .expire_admin_sessions(idle_before, started_before)
+            .await
+    }
+
+    async fn audit(&self, events: &[crate::admin::AuditEvent]) -> Result<()> {
+        self.inner.audit(events).await
+    }
+
+    async fn audit_page(
+        &self,
+        search: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::admin::AuditEntry>> {
+        self.inner.audit_page(search, before, limit).await
+    }
+}

@@ -41,6 +41,7 @@ use std::sync::Arc;
 
 use tessera_core::{AuthUser, DjangoId, User};
 
+pub mod admin;
 pub mod cache;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod django_source;
@@ -61,6 +62,7 @@ mod sqlite_conns;
 mod user_sql;
 pub mod user_table;
 
+pub use admin::AdminStore;
 /// Implementations of the role traits use this attribute (re-exported so an application
 /// needs no dependency of its own for it).
 pub use async_trait::async_trait;
@@ -558,7 +560,9 @@ pub trait LoginThrottle: Send + Sync {
 /// counters, plus the schema. [`SqliteStore`] and [`PgStore`] implement it; the engine
 /// takes the role traits separately, so an application may bring its own users.
 #[async_trait]
-pub trait Store: UserStore<User = User> + UserDirectory + TokenLedger + LoginThrottle {
+pub trait Store:
+    UserStore<User = User> + UserDirectory + TokenLedger + LoginThrottle + AdminStore
+{
     /// Applies pending migrations; returns the names of those applied now. Tables a
     /// Django project made are used as they are: never altered, rebuilt or dropped.
     async fn migrate(&self) -> Result<Vec<String>>;

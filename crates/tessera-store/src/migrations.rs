@@ -210,6 +210,14 @@ macro_rules! migrations {
                     },
                 ],
             },
+            Migration {
+                version: 6,
+                name: "0006_admin",
+                parts: &[Part {
+                    when: When::Always,
+                    sql: include_str!(concat!("../migrations/", $dir, "/0006_admin.sql")),
+                }],
+            },
         ]
     };
 }

@@ -52,6 +52,7 @@ macro_rules! micros {
     };
 }
 
+mod admin_sql;
 mod group_commit;
 mod ledger_sql;
 

@@ -8,6 +8,7 @@
 //!   concurrent rotations queue on the busy timeout instead of failing on a lock upgrade.
 //! * Foreign keys on, so deleting a user nulls its ledger rows instead of orphaning them.
 
+mod admin_sql;
 mod ledger_sql;
 mod writer;
 

@@ -212,6 +212,115 @@ impl UserSql {
     }
 }
 
+/// A value an admin statement binds, in placeholder order.
+#[derive(Debug, Clone)]
+pub(crate) enum AdminBind {
+    Text(String),
+    Flag(bool),
+    Id(DjangoId),
+}
+
+impl UserSql {
+    /// A page of users for the admin page: `SELECT … WHERE <filters> ORDER BY id LIMIT n`
+    /// with its values. A filter on a column the table lacks matches as its default
+    /// would (every user active, nobody staff).
+    pub fn page(&self, d: Dialect, q: &crate::admin::UserQuery) -> (String, Vec<AdminBind>) {
+        let t = &self.table;
+        let mut binds = Vec::new();
+        let mut conds = Vec::new();
+        let bind = |b: AdminBind, binds: &mut Vec<AdminBind>| {
+            binds.push(b);
+            binds.len()
+        };
+        if !q.search.is_empty() {
+            let n = bind(
+                AdminBind::Text(crate::admin::like_prefix(&q.search.to_lowercase())),
+                &mut binds,
+            );
+            let mut cols = vec![t.login.clone()];
+            cols.extend(t.email.clone().filter(|e| *e != t.login));
+            let any: Vec<String> = cols
+                .iter()
+                .map(|c| format!("lower(u.{}) LIKE {} ESCAPE '\\'", quoted(c), d.p(n)))
+                .collect();
+            conds.push(format!("({})", any.join(" OR ")));
+        }
+        for (flag, column, default) in [
+            (q.active, &t.is_active, true),
+            (q.staff, &t.is_staff, false),
+        ] {
+            match (flag, column) {
+                (None, _) => {}
+                (Some(want), Some(c)) => {
+                    let n = bind(AdminBind::Flag(want), &mut binds);
+                    conds.push(format!("u.{} = {}", quoted(c), d.p(n)));
+                }
+                (Some(want), None) if want == default => {}
+                (Some(_), None) => conds.push("1 = 0".to_owned()),
+            }
+        }
+        if let Some(after) = q.after {
+            let n = bind(AdminBind::Id(after), &mut binds);
+            conds.push(format!("u.{} > {}", quoted(&t.id), d.id_p(t.id_kind, n)));
+        }
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {} FROM {} AS u {filter} ORDER BY u.{} LIMIT {}",
+            select_list(t, d),
+            quoted(&t.table),
+            quoted(&t.id),
+            q.limit.min(1000)
+        );
+        (sql, binds)
+    }
+
+    /// `UPDATE … SET` the profile fields the table has `WHERE id = …`, with its values.
+    pub fn update_profile(
+        &self,
+        d: Dialect,
+        id: DjangoId,
+        p: &crate::admin::UserProfile,
+    ) -> (String, Vec<AdminBind>) {
+        let t = &self.table;
+        let mut sets = Vec::new();
+        let mut binds = Vec::new();
+        let fields = [
+            (
+                t.email.as_ref().filter(|e| **e != t.login),
+                AdminBind::Text(p.email.clone()),
+            ),
+            (t.first_name.as_ref(), AdminBind::Text(p.first_name.clone())),
+            (t.last_name.as_ref(), AdminBind::Text(p.last_name.clone())),
+            (t.is_active.as_ref(), AdminBind::Flag(p.is_active)),
+            (t.is_staff.as_ref(), AdminBind::Flag(p.is_staff)),
+        ];
+        for (column, value) in fields {
+            if let Some(c) = column {
+                binds.push(value);
+                sets.push(format!("{} = {}", quoted(c), d.p(binds.len())));
+            }
+        }
+        binds.push(AdminBind::Id(id));
+        // A table with none of the fields still gets a statement (a no-op update) that
+        // says whether the user exists.
+        if sets.is_empty() {
+            sets.push(format!("{0} = {0}", quoted(&t.id)));
+        }
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = {}",
+            quoted(&t.table),
+            sets.join(", "),
+            quoted(&t.id),
+            d.id_p(t.id_kind, binds.len())
+        );
+        (sql, binds)
+    }
+}
+
 /// `u.<col> AS <field>, …` for every field [`tessera_core::User`] has, with a constant
 /// in place of each column the table lacks.
 fn select_list(t: &UserTable, d: Dialect) -> String {

@@ -3,6 +3,7 @@
 //! `conformance` is written against the `Store` trait only, and runs unchanged on both.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod admin;
 mod conformance;
 mod in_flight;
 mod legacy;
