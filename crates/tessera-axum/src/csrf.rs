@@ -22,8 +22,9 @@ use crate::error::ApiError;
 use crate::state::AuthState;
 
 /// Check 1: Fetch Metadata, else `Origin`. `allowed` are origins such as
-/// `https://app.example.com` (no trailing slash).
-pub(crate) fn check_source(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+/// `https://app.example.com` (no trailing slash). Public for pages of the app's own
+/// that take cookie-authenticated forms (the server's admin page).
+pub fn check_source(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
             b"same-origin" | b"same-site" | b"none" => Ok(()),

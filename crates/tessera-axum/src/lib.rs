@@ -58,6 +58,7 @@ mod state;
 pub use auth::{Authenticated, OptionalAuthenticated, Stateless, StatelessFor};
 pub use body::{Fields, Validator, json_depth, parse as parse_body};
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
+pub use csrf::check_source as check_request_source;
 pub use endpoints::{Endpoint, Endpoints, normalize_path};
 pub use error::{ApiError, Rejection};
 pub use header::{RawToken, raw_token};

@@ -47,6 +47,7 @@ pub(crate) struct Inner<U: AuthUser> {
     pub(crate) hash_pool: HashPool,
     pub(crate) hooks: Vec<Arc<dyn ClaimsHook<U>>>,
     pub(crate) revocations: Revocations,
+    pub(crate) security_sink: Option<Arc<dyn crate::SecuritySink>>,
     #[cfg(feature = "remote-jwks")]
     pub(crate) remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
 }
@@ -75,6 +76,7 @@ pub struct TesseraBuilder<U: AuthUser = User> {
     random: Arc<dyn Random>,
     hooks: Vec<Arc<dyn ClaimsHook<U>>>,
     hash_concurrency: usize,
+    security_sink: Option<Arc<dyn crate::SecuritySink>>,
     #[cfg(feature = "remote-jwks")]
     remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
 }
@@ -118,6 +120,7 @@ impl<U: AuthUser> Tessera<U> {
             random: Arc::new(OsRandom),
             hooks: Vec::new(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            security_sink: None,
             #[cfg(feature = "remote-jwks")]
             remote: None,
         }
@@ -246,6 +249,13 @@ impl<U: AuthUser> TesseraBuilder<U> {
         self
     }
 
+    /// Also hands every security event (logins, failures, replays, logouts, password
+    /// changes) to `sink`, e.g. to keep them in an audit log.
+    pub fn security_sink(mut self, sink: Arc<dyn crate::SecuritySink>) -> Self {
+        self.security_sink = Some(sink);
+        self
+    }
+
     /// Finishes the engine and starts its hashing threads.
     pub fn build(self) -> Result<Tessera<U>, tessera_core::Error> {
         let s = self.settings;
@@ -290,6 +300,7 @@ impl<U: AuthUser> TesseraBuilder<U> {
                 hash_pool: HashPool::new(hash_concurrency),
                 hooks,
                 revocations: Revocations::default(),
+                security_sink: self.security_sink,
                 #[cfg(feature = "remote-jwks")]
                 remote: self.remote,
             }),

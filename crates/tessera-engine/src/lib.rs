@@ -66,4 +66,4 @@ pub use login::ClientInfo;
 pub use logout::PairCheck;
 pub use refresh::Refreshed;
 pub use revocation::Revocations;
-pub use security::SecurityEvent;
+pub use security::{SecurityEvent, SecurityRecord, SecuritySink};

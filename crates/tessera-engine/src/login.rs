@@ -7,7 +7,7 @@ use tessera_core::AuthUser;
 
 use crate::engine::Tessera;
 use crate::error::{Error, FieldProblem, Result};
-use crate::security::{SecurityEvent, record};
+use crate::security::SecurityEvent;
 
 /// What the engine knows of the client making a request: the address login throttling
 /// counts against (resolved by the web layer, e.g. from `X-Forwarded-For` of trusted
@@ -80,7 +80,7 @@ impl<U: AuthUser> Tessera<U> {
         let user_has_failures = match self.throttle_verdict(&failures, now) {
             Ok(has) => has,
             Err(e) => {
-                record(SecurityEvent::LoginThrottled, username, client.ip, 0);
+                self.security_event(SecurityEvent::LoginThrottled, username, client.ip, 0);
                 return Err(e);
             }
         };
@@ -90,7 +90,7 @@ impl<U: AuthUser> Tessera<U> {
                     .record_login_failure(&keys, self.clock().now_micros(), window)
                     .await?;
             }
-            record(SecurityEvent::LoginFailed, username, client.ip, 0);
+            self.security_event(SecurityEvent::LoginFailed, username, client.ip, 0);
             return Err(Error::BadCredentials);
         };
         // Only a user with failures on record needs the (fsynced) reset.
@@ -104,7 +104,7 @@ impl<U: AuthUser> Tessera<U> {
                 .set_last_login(user.id(), self.clock().now_micros())
                 .await?;
         }
-        record(SecurityEvent::LoginSucceeded, username, client.ip, 1);
+        self.security_event(SecurityEvent::LoginSucceeded, username, client.ip, 1);
         Ok(user)
     }
 

@@ -7,7 +7,7 @@ use tessera_core::{AuthUser, TokenKind};
 use crate::engine::Tessera;
 use crate::error::Result;
 use crate::issue::SESSION_CLAIM;
-use crate::security::{SecurityEvent, record};
+use crate::security::SecurityEvent;
 
 /// Which of a client's two tokens still work (`POST /api/token/valid/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl<U: AuthUser> Tessera<U> {
             .await?;
         self.revocations().apply(&revoked);
         let who = row.user_key.as_deref().unwrap_or("");
-        record(SecurityEvent::Logout, who, None, revoked.len());
+        self.security_event(SecurityEvent::Logout, who, None, revoked.len());
         Ok(())
     }
 
@@ -44,7 +44,7 @@ impl<U: AuthUser> Tessera<U> {
     /// token) of the user, on every instance. Returns how many sessions ended now.
     pub async fn revoke_user(&self, user: &U) -> Result<usize> {
         let ended = self.end_sessions(user).await?;
-        record(
+        self.security_event(
             SecurityEvent::SessionsRevoked,
             &user.id().to_string(),
             None,
@@ -95,5 +95,21 @@ impl<U: AuthUser> Tessera<U> {
             access_valid,
             refresh_valid,
         })
+    }
+}
+
+impl<U: AuthUser> Tessera<U> {
+    /// Ends one session by its id (staff, the admin page): its family is revoked and its
+    /// tokens blacklisted, on every instance. False when it had already ended. Needs one
+    /// of Tessera's stores.
+    pub async fn end_session(&self, session_id: &str) -> Result<bool> {
+        let store = self.store().ok_or_else(|| {
+            crate::Error::Internal("ending a session by id needs one of Tessera's stores".into())
+        })?;
+        let revoked = store
+            .end_session(session_id, self.clock().now_micros())
+            .await?;
+        self.revocations().apply(revoked.as_slice());
+        Ok(revoked.is_some())
     }
 }

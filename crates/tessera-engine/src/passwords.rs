@@ -157,7 +157,7 @@ impl<U: AuthUser> Tessera<U> {
         let hash = self.hash_password(new_password.to_owned()).await?;
         self.users().set_password(user.id(), &hash).await?;
         let ended = self.end_sessions(user).await?;
-        crate::security::record(
+        self.security_event(
             crate::SecurityEvent::PasswordChanged,
             &user.id().to_string(),
             None,

@@ -94,7 +94,7 @@ impl<U: AuthUser> Tessera<U> {
                 RotateOutcome::Reused(revoked) => {
                     self.revocations().apply(&revoked);
                     // The security event says it: the session was revoked.
-                    crate::security::record(
+                    self.security_event(
                         crate::SecurityEvent::RefreshTokenReused,
                         owner.key.as_deref().unwrap_or(""),
                         None,

@@ -44,9 +44,54 @@ impl SecurityEvent {
     }
 }
 
-/// Writes one event. `user` is the login name tried or the user's id; `client` the
-/// address the request came from, when known; `sessions` how many sessions ended.
-pub(crate) fn record(event: SecurityEvent, user: &str, client: Option<IpAddr>, sessions: usize) {
+/// One security event, as handed to a [`SecuritySink`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityRecord {
+    /// What happened.
+    pub event: SecurityEvent,
+    /// When, in microseconds since the epoch (the engine's clock).
+    pub at: i64,
+    /// The login name tried, or the user's id.
+    pub user: String,
+    /// The client's address, when known.
+    pub client: Option<IpAddr>,
+    /// How many sessions started or ended.
+    pub sessions: usize,
+}
+
+/// Where security events go besides the log: the server keeps them in its audit log.
+/// Called on the request's task: an implementation must not block (queue, then write).
+pub trait SecuritySink: Send + Sync + std::fmt::Debug {
+    /// Takes one event.
+    fn record(&self, record: SecurityRecord);
+}
+
+impl<U: tessera_core::AuthUser> crate::Tessera<U> {
+    /// Writes one event to the log (and to the sink, when there is one). `user` is the
+    /// login name tried or the user's id; `client` the address the request came from,
+    /// when known; `sessions` how many sessions started or ended.
+    pub(crate) fn security_event(
+        &self,
+        event: SecurityEvent,
+        user: &str,
+        client: Option<IpAddr>,
+        sessions: usize,
+    ) {
+        let user = bounded(user);
+        log(event, &user, client, sessions);
+        if let Some(sink) = &self.inner.security_sink {
+            sink.record(SecurityRecord {
+                event,
+                at: self.clock().now_micros(),
+                user,
+                client,
+                sessions,
+            });
+        }
+    }
+}
+
+fn log(event: SecurityEvent, user: &str, client: Option<IpAddr>, sessions: usize) {
     let client = client.map(|ip| ip.to_string()).unwrap_or_default();
     // Failures are what an attack looks like: warn, so they survive a quieter filter.
     match event {
@@ -55,7 +100,7 @@ pub(crate) fn record(event: SecurityEvent, user: &str, client: Option<IpAddr>, s
         | SecurityEvent::RefreshTokenReused => tracing::warn!(
             target: "tessera::security",
             event = event.name(),
-            user = bounded(user),
+            user,
             client,
             sessions,
             "security event"
@@ -63,7 +108,7 @@ pub(crate) fn record(event: SecurityEvent, user: &str, client: Option<IpAddr>, s
         _ => tracing::info!(
             target: "tessera::security",
             event = event.name(),
-            user = bounded(user),
+            user,
             client,
             sessions,
             "security event"

@@ -41,16 +41,19 @@ impl FromRef<AppState> for HttpConfig {
 /// The full router, state applied: Tessera's token routes under `/api/`, the JWKS at
 /// `/.well-known/jwks.json`, and the demo API.
 pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error::Result<Router> {
-    build_with(engine, reviews, config, false)
+    build_with(engine, reviews, config, false, None)
 }
 
 /// [`build`], with the demo single-page app at `/demo/` when `demo` is set (`tessera
-/// serve --demo`).
+/// serve --demo`), and the admin page (`ADMIN_ENABLED`) writing to `audit` (a new
+/// [`AuditLog`](crate::admin::AuditLog) when not given: the engine's security events
+/// reach the log only through the one its builder got).
 pub fn build_with(
     engine: Tessera,
     reviews: Reviews,
     config: &Config,
     demo: bool,
+    audit: Option<crate::admin::AuditLog>,
 ) -> crate::error::Result<Router> {
     let server = &config.server;
     let (mut endpoints, routes) = config.routes()?;
@@ -94,6 +97,16 @@ pub fn build_with(
         .merge(tessera_axum::well_known_router().with_state(auth.clone()))
         .merge(if demo {
             crate::spa::router(config)
+        } else {
+            Router::new()
+        })
+        .merge(if server.admin_enabled {
+            let store = auth
+                .store()
+                .cloned()
+                .unwrap_or_else(|| reviews.database().store());
+            let audit = audit.unwrap_or_else(|| crate::admin::AuditLog::start(store.clone()));
+            crate::admin::router(config, auth.clone(), store, audit)
         } else {
             Router::new()
         })

@@ -74,6 +74,47 @@ pub struct ServerConfig {
     /// server's (`me`, `me_password`, `reviews`, `health`, `ready`).
     #[serde(rename = "ENDPOINTS", default)]
     pub endpoints: std::collections::BTreeMap<String, NameOrOff>,
+    /// `ADMIN_ENABLED` (true): `tessera serve` serves the admin page.
+    #[serde(rename = "ADMIN_ENABLED", default = "default_true")]
+    pub admin_enabled: bool,
+    /// `ADMIN_PATH` (`/admin/`): where the admin page lives.
+    #[serde(rename = "ADMIN_PATH", default = "default_admin_path")]
+    pub admin_path: String,
+    /// `ADMIN_IDLE_TIMEOUT` (30 minutes): an admin session unused this long ends.
+    #[serde(
+        rename = "ADMIN_IDLE_TIMEOUT",
+        default = "default_admin_idle",
+        deserialize_with = "admin_seconds"
+    )]
+    pub admin_idle_timeout: u64,
+    /// `ADMIN_SESSION_LIFETIME` (12 hours): an admin session ends this long after its
+    /// sign-in, however busy.
+    #[serde(
+        rename = "ADMIN_SESSION_LIFETIME",
+        default = "default_admin_lifetime",
+        deserialize_with = "admin_seconds"
+    )]
+    pub admin_session_lifetime: u64,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_admin_path() -> String {
+    "/admin/".to_owned()
+}
+
+fn default_admin_idle() -> u64 {
+    30 * 60
+}
+
+fn default_admin_lifetime() -> u64 {
+    12 * 3600
+}
+
+fn admin_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    seconds_in(d, 60, 7 * 86_400)
 }
 
 /// Where the server's own routes live (relative to `API_PREFIX`), `None` when off.
@@ -175,6 +216,10 @@ const SERVER_KEYS: &[&str] = &[
     "USER_TABLE",
     "USER_COLUMNS",
     "ENDPOINTS",
+    "ADMIN_ENABLED",
+    "ADMIN_PATH",
+    "ADMIN_IDLE_TIMEOUT",
+    "ADMIN_SESSION_LIFETIME",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
@@ -256,6 +301,22 @@ impl Config {
             return Err(Error::Config(format!(
                 "API_PREFIX: {:?} is not a path like /api/ or /api/v1/",
                 server.api_prefix
+            )));
+        }
+        let admin = server.admin_path.trim_matches('/');
+        if !server.admin_path.starts_with('/')
+            || admin.is_empty()
+            || !admin.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+            })
+            || format!("/{admin}/").starts_with(&format!("/{prefix}/"))
+        {
+            return Err(Error::Config(format!(
+                "ADMIN_PATH: {:?} is not a path like /admin/ outside API_PREFIX",
+                server.admin_path
             )));
         }
         for origin in &server.cors_allowed_origins {

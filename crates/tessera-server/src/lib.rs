@@ -11,6 +11,7 @@
 //! ```
 
 pub mod access_log;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -69,14 +69,25 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
     });
     let keys = load_keys(&config.settings, data_dir, true)?;
     let store = with_user_cache(&config, db.store());
-    let tessera = tessera_builder(&config, keys, store)?.build()?;
+    // Security events (logins, replays, logouts, password changes) go to the audit log
+    // the admin page shows, whether or not the page is on.
+    let audit = crate::admin::AuditLog::start(store.clone());
+    let tessera = tessera_builder(&config, keys, store)?
+        .security_sink(audit.sink())
+        .build()?;
     // Always: besides revoked sessions (ACCESS_TOKEN_REVOCATION) it carries other
     // instances' and processes' user changes to the user cache.
     let _revocation_sync = tessera
         .start_revocation_sync()
         .await
         .map_err(|e| Error::Config(format!("cannot start the revocation channel: {e}")))?;
-    let app = crate::app::build_with(tessera, crate::reviews::Reviews::new(db), &config, demo)?;
+    let app = crate::app::build_with(
+        tessera,
+        crate::reviews::Reviews::new(db),
+        &config,
+        demo,
+        Some(audit),
+    )?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(Error::io(format!("listening on {bind}")))?;

@@ -65,6 +65,10 @@ fn audit_row(r: &SqliteRow) -> Result<AuditEntry> {
 #[async_trait]
 impl AdminStore for SqliteStore {
     async fn users_page(&self, q: &UserQuery) -> Result<Vec<User>> {
+        // No stored text holds a NUL (PostgreSQL refuses one in a query).
+        if q.search.contains('\0') {
+            return Ok(Vec::new());
+        }
         let (sql, binds) = self.users.page(Dialect::Sqlite, q);
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), binds)
             .fetch_all(&self.pool)
@@ -130,6 +134,9 @@ impl AdminStore for SqliteStore {
     }
 
     async fn tokens_page(&self, q: &TokenQuery) -> Result<Vec<TokenRow>> {
+        if q.jti.contains('\0') {
+            return Ok(Vec::new());
+        }
         let mut conds = vec!["1 = 1".to_owned()];
         if q.user_id.is_some() {
             conds.push("o.user_id = ?1".into());
@@ -337,6 +344,9 @@ impl AdminStore for SqliteStore {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>> {
+        if search.contains('\0') {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, client, detail FROM tessera_audit_log \
              WHERE (?1 = '' OR actor = ?1 OR action = ?1 OR target = ?1) \
