@@ -7,6 +7,7 @@
 mod support;
 
 mod admin;
+mod admin_browser;
 mod browser;
 mod cli;
 mod concurrency;
