@@ -48,7 +48,7 @@ impl<U: AuthUser> Tessera<U> {
         client: &ClientInfo,
     ) -> Result<TokenPair> {
         let user = self.login(username, password, client).await?;
-        self.issue_pair_for(&user).await
+        self.issue_pair_from(&user, Some(client)).await
     }
 
     /// `POST /api/token/sliding/`: logs in and issues a sliding token.
@@ -59,13 +59,22 @@ impl<U: AuthUser> Tessera<U> {
         client: &ClientInfo,
     ) -> Result<String> {
         let user = self.login(username, password, client).await?;
-        self.issue_sliding_for(&user).await
+        self.issue_sliding_from(&user, Some(client)).await
     }
 
     /// A new session for `user` without a password: after sign-up, an OAuth callback,
     /// or a staff member acting as the user. The caller vouches for the user; the pair
     /// is recorded in the ledger as any login's is.
     pub async fn issue_pair_for(&self, user: &U) -> Result<TokenPair> {
+        self.issue_pair_from(user, None).await
+    }
+
+    /// [`Tessera::issue_pair_for`], recording where the session was started from.
+    pub async fn issue_pair_from(
+        &self,
+        user: &U,
+        client: Option<&ClientInfo>,
+    ) -> Result<TokenPair> {
         let family = self.new_family();
         let refresh = self.claims_for(user, TokenKind::Refresh, &family);
         let access = self.tokens().access_from_refresh(&refresh);
@@ -79,6 +88,7 @@ impl<U: AuthUser> Tessera<U> {
                 Some(&family),
             ))
             .await?;
+        self.record_client(&family, client).await;
         Ok(TokenPair {
             refresh: refresh_raw,
             access: access_raw,
@@ -87,13 +97,47 @@ impl<U: AuthUser> Tessera<U> {
 
     /// [`Tessera::issue_pair_for`] for a sliding token.
     pub async fn issue_sliding_for(&self, user: &U) -> Result<String> {
+        self.issue_sliding_from(user, None).await
+    }
+
+    /// [`Tessera::issue_sliding_for`], recording where the session was started from.
+    pub async fn issue_sliding_from(
+        &self,
+        user: &U,
+        client: Option<&ClientInfo>,
+    ) -> Result<String> {
         let family = self.new_family();
         let claims = self.claims_for(user, TokenKind::Sliding, &family);
         let raw = self.encode(&claims)?;
         self.ledger()
             .outstand(&self.ledger_row(&claims, &raw, self.ledger_user(user), Some(&family)))
             .await?;
+        self.record_client(&family, client).await;
         Ok(raw)
+    }
+
+    /// Records the login's client address and user agent on its session, for the admin
+    /// page. Best effort: the session is valid without it, so a failure is only logged.
+    async fn record_client(&self, family: &str, client: Option<&ClientInfo>) {
+        let Some(c) = client else {
+            return;
+        };
+        if c.ip.is_none() && c.user_agent.is_none() {
+            return;
+        }
+        let ip = c.ip.map(|ip| ip.to_string());
+        // What a client sends is bounded and kept on one line.
+        let agent: Option<String> = c
+            .user_agent
+            .as_deref()
+            .map(|a| a.chars().filter(|ch| !ch.is_control()).take(256).collect());
+        if let Err(e) = self
+            .ledger()
+            .record_login_client(family, ip.as_deref(), agent.as_deref())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a login's client on its session");
+        }
     }
 
     /// Encodes claims; a failure (impossible with valid keys) is internal.

@@ -54,6 +54,10 @@ pub struct SessionRow {
     pub expires: Option<i64>,
     /// When the session was ended (logout, logout everywhere, reuse, staff), if it was.
     pub ended: Option<i64>,
+    /// The client address of the login, when recorded.
+    pub client_ip: Option<String>,
+    /// The `User-Agent` of the login, when recorded.
+    pub user_agent: Option<String>,
 }
 
 /// A token's state on the admin page.

@@ -169,6 +169,15 @@ impl TokenLedger for UserCache {
         self.inner.is_blacklisted(jti).await
     }
 
+    async fn record_login_client(
+        &self,
+        family: &str,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<()> {
+        self.inner.record_login_client(family, ip, user_agent).await
+    }
+
     async fn family_of(&self, jti: &str) -> Result<Option<Family>> {
         self.inner.family_of(jti).await
     }

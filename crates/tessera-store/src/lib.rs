@@ -498,6 +498,16 @@ pub trait TokenLedger: Send + Sync + std::fmt::Debug {
     /// Whether the family `id` has been revoked, read from the ledger (what an instance
     /// asks while its revocation channel is interrupted).
     async fn family_revoked(&self, id: &str) -> Result<bool>;
+    /// Records where the session `family` was started from (the login's client address
+    /// and `User-Agent`), for the admin page. Ledgers that keep no such thing ignore it.
+    async fn record_login_client(
+        &self,
+        _family: &str,
+        _ip: Option<&str>,
+        _user_agent: Option<&str>,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Families revoked at or after `since` (to rebuild an in-memory revocation set).
     async fn revoked_families_since(&self, since_micros: i64) -> Result<Vec<RevokedFamily>>;
     /// Forwards revocations and user changes made by other instances or processes to

@@ -459,6 +459,23 @@ impl TokenLedger for PgStore {
         Ok(revoked)
     }
 
+    async fn record_login_client(
+        &self,
+        family: &str,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE tessera_token_family SET client_ip = $1, user_agent = $2 WHERE id = $3",
+        )
+        .bind(ip)
+        .bind(user_agent)
+        .bind(family)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn family_revoked(&self, id: &str) -> Result<bool> {
         let hit: Option<i32> = sqlx::query_scalar(
             "SELECT 1 FROM tessera_token_family WHERE id = $1 AND revoked_at IS NOT NULL",

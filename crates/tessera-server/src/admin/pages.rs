@@ -126,6 +126,8 @@ pub(super) struct UserView {
 
 pub(super) struct SessionView {
     pub id: String,
+    pub client: String,
+    pub agent: String,
     pub short_id: String,
     pub started: String,
     pub last_refreshed: String,

@@ -196,6 +196,8 @@ async fn user_page(
                     _ => ("live", true),
                 };
                 SessionView {
+                    client: r.client_ip.unwrap_or_else(|| "\u{2014}".to_owned()),
+                    agent: r.user_agent.unwrap_or_else(|| "\u{2014}".to_owned()),
                     short_id: r.id.chars().take(8).collect(),
                     started: when(r.started),
                     last_refreshed: when_opt(r.last_refreshed),

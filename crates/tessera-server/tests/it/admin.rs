@@ -199,6 +199,8 @@ async fn admin_page(pg: bool) {
         "{}",
         page.body
     );
+    // Where each session was started from.
+    assert!(page.body.contains("<td>127.0.0.1</td>"), "{}", page.body);
 
     // End one session: its refresh token is refused by the API, the other works.
     let jti1 = crate::support::parts(&refresh1).1["jti"]

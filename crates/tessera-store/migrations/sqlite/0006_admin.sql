@@ -21,3 +21,6 @@ CREATE TABLE IF NOT EXISTS "tessera_audit_log" (
 CREATE INDEX IF NOT EXISTS "tessera_audit_log_actor" ON "tessera_audit_log" ("actor");
 CREATE INDEX IF NOT EXISTS "tessera_audit_log_target" ON "tessera_audit_log" ("target");
 CREATE INDEX IF NOT EXISTS "tessera_audit_log_action" ON "tessera_audit_log" ("action");
+-- Where each session (token family) was started from, for the admin page's sessions.
+ALTER TABLE "tessera_token_family" ADD COLUMN "client_ip" varchar(45) NULL;
+ALTER TABLE "tessera_token_family" ADD COLUMN "user_agent" varchar(256) NULL;

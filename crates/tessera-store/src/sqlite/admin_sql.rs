@@ -97,12 +97,14 @@ impl AdminStore for SqliteStore {
     ) -> Result<Vec<SessionRow>> {
         let rows = sqlx::query(
             "SELECT f.id, f.created_at, f.revoked_at, max(o.created_at) AS last, \
-                    max(o.expires_at) AS expires \
-             FROM (SELECT id, created_at, revoked_at FROM tessera_token_family \
+                    max(o.expires_at) AS expires, f.client_ip, f.user_agent \
+             FROM (SELECT id, created_at, revoked_at, client_ip, user_agent \
+                   FROM tessera_token_family \
                    WHERE user_key = ?1 OR user_id = ?2 ORDER BY created_at DESC LIMIT ?3) f \
              LEFT JOIN tessera_token t ON t.family_id = f.id \
              LEFT JOIN token_blacklist_outstandingtoken o ON o.id = t.token_id \
-             GROUP BY f.id, f.created_at, f.revoked_at ORDER BY f.created_at DESC",
+             GROUP BY f.id, f.created_at, f.revoked_at, f.client_ip, f.user_agent \
+             ORDER BY f.created_at DESC",
         )
         .bind(user_key)
         .bind(user_id)
@@ -118,6 +120,8 @@ impl AdminStore for SqliteStore {
                     ended: parse_micros(r.try_get(2)?, table)?,
                     last_refreshed: parse_micros(r.try_get(3)?, table)?,
                     expires: parse_micros(r.try_get(4)?, table)?,
+                    client_ip: r.try_get(5)?,
+                    user_agent: r.try_get(6)?,
                 })
             })
             .collect()

@@ -201,6 +201,28 @@ async fn sessions_are_listed_and_ended(store: Arc<dyn Store>) {
     assert_eq!(sessions[0].last_refreshed, Some(3_000_000));
     assert_eq!(sessions[0].expires, Some(FAR + 1_000_000));
     assert_eq!(sessions[0].ended, None);
+    store
+        .record_login_client(&f2, Some("203.0.113.7"), Some("Mozilla/5.0 (X11)"))
+        .await
+        .unwrap();
+    let listed = store
+        .sessions_of(&id.to_string(), Some(id), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].client_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(listed[0].user_agent.as_deref(), Some("Mozilla/5.0 (X11)"));
+    assert_eq!(listed[1].client_ip, None);
+    store
+        .record_login_client(&f2, Some("203.0.113.7"), Some("Mozilla/5.0 (X11)"))
+        .await
+        .unwrap();
+    let listed = store
+        .sessions_of(&id.to_string(), Some(id), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].client_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(listed[0].user_agent.as_deref(), Some("Mozilla/5.0 (X11)"));
+    assert_eq!(listed[1].client_ip, None);
     let ended = store.end_session(&f2, 4_000_000).await.unwrap();
     assert_eq!(ended.map(|r| r.id), Some(f2.clone()));
     assert!(store.end_session(&f2, 5_000_000).await.unwrap().is_none());
