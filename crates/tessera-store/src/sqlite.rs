@@ -495,15 +495,17 @@ impl TokenLedger for SqliteStore {
         ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE tessera_token_family SET client_ip = ?1, user_agent = ?2 WHERE id = ?3",
-        )
-        .bind(ip)
-        .bind(user_agent)
-        .bind(family)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        // Through the ledger's writer: committed with the other ledger writes of its
+        // batch, not in a transaction (and fsync) of its own.
+        let op = WriteOp::LoginClient(
+            family.to_owned(),
+            ip.map(str::to_owned),
+            user_agent.map(str::to_owned),
+        );
+        match self.write(op).await? {
+            WriteResult::Done => Ok(()),
+            _ => Err(writer_mixup()),
+        }
     }
 
     async fn family_revoked(&self, id: &str) -> Result<bool> {

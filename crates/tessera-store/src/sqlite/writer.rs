@@ -17,6 +17,8 @@ pub(super) enum WriteOp {
     Outstand(OutstandingToken),
     Blacklist(OutstandingToken, i64),
     Rotate(OutstandingToken, OutstandingToken, RotationTimes),
+    /// Where a session was started from: family, client address, user agent.
+    LoginClient(String, Option<String>, Option<String>),
 }
 
 /// What a ledger write produced.
@@ -69,6 +71,17 @@ async fn apply(
             }
             let (outcome, keep) = ledger::rotate(conn, old, new, *times).await?;
             Ok((WriteResult::Rotated(outcome), keep))
+        }
+        WriteOp::LoginClient(family, ip, agent) => {
+            sqlx::query(
+                "UPDATE tessera_token_family SET client_ip = ?1, user_agent = ?2 WHERE id = ?3",
+            )
+            .bind(ip)
+            .bind(agent)
+            .bind(family)
+            .execute(&mut *conn.conn)
+            .await?;
+            Ok((WriteResult::Done, true))
         }
     }
 }
