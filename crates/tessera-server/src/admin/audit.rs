@@ -34,6 +34,10 @@ impl AuditLog {
         let writer = store.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
+                // Events are kept for a moment and written together: one transaction (and
+                // one fsync) for every login of that moment, not one per login (measured:
+                // one each added about 3 ms to a login on SQLite).
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                 let mut batch = vec![first];
                 while batch.len() < 500
                     && let Ok(more) = rx.try_recv()
