@@ -108,7 +108,7 @@ echo "admin pages on $KIND, $USERS users, $TOKENS outstanding tokens (median of 
 echo "| page | time |"
 echo "| --- | ---: |"
 time_page "users, first page" "/admin/users/"
-time_page "users, page after id $DEEP" "/admin/users/?after=$(( USERS / 2 ))"
+time_page "users, page after id $(( USERS / 2 ))" "/admin/users/?after=$(( USERS / 2 ))"
 time_page "users, search 'user4242'" "/admin/users/?q=user4242"
 time_page "users, inactive only" "/admin/users/?active=no"
 time_page "a user's page (sessions)" "/admin/users/$MID_USER/"

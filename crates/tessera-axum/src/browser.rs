@@ -124,6 +124,22 @@ async fn session_of<U: AuthUser>(t: &AuthState<U>, raw: &str) -> Result<String, 
         .ok_or_else(|| tessera_core::Error::InvalidToken.into())
 }
 
+/// The token in the cookie `pick` takes from the jar, once the request has passed both
+/// CSRF checks for that token's session (the source first: a cross-site request is
+/// refused before any cookie is looked at).
+async fn proven_cookie<U: AuthUser>(
+    t: &AuthState<U>,
+    headers: &HeaderMap,
+    pick: impl FnOnce(&mut crate::cookies::Jar) -> Option<String>,
+) -> Result<String, ApiError> {
+    crate::csrf::check_source(headers, t.allowed_origins())?;
+    let mut jar = t.cookies().read(headers)?;
+    let raw = pick(&mut jar).ok_or(ApiError::NotAuthenticated)?;
+    let session = session_of(t, &raw).await?;
+    crate::csrf::check_token(t, headers, &jar, &session)?;
+    Ok(raw)
+}
+
 /// `POST token/refresh/` with no `refresh` in the body, in a cookie mode: the refresh
 /// cookie, with CSRF proof. The new refresh token (rotation) replaces the cookie.
 pub(crate) async fn refresh_from_cookie<U: AuthUser>(
@@ -131,12 +147,8 @@ pub(crate) async fn refresh_from_cookie<U: AuthUser>(
     headers: &HeaderMap,
 ) -> Response {
     let run = async {
-        crate::csrf::check_source(headers, t.allowed_origins())?;
-        let jar = t.cookies().read(headers)?;
-        let raw = jar.refresh.as_deref().ok_or(ApiError::NotAuthenticated)?;
-        let session = session_of(t, raw).await?;
-        crate::csrf::check_token(t, headers, &jar, &session)?;
-        let refreshed = match t.refresh(raw).await {
+        let raw = proven_cookie(t, headers, |jar| jar.refresh.take()).await?;
+        let refreshed = match t.refresh(&raw).await {
             Err(Domain::TokenReused) if !t.settings().token_reused_code => {
                 return Err(tessera_core::Error::Blacklisted.into());
             }
@@ -164,12 +176,8 @@ pub(crate) async fn refresh_sliding_from_cookie<U: AuthUser>(
     headers: &HeaderMap,
 ) -> Response {
     let run = async {
-        crate::csrf::check_source(headers, t.allowed_origins())?;
-        let jar = t.cookies().read(headers)?;
-        let raw = jar.access.as_deref().ok_or(ApiError::NotAuthenticated)?;
-        let session = session_of(t, raw).await?;
-        crate::csrf::check_token(t, headers, &jar, &session)?;
-        let token = t.refresh_sliding(raw).await?;
+        let raw = proven_cookie(t, headers, |jar| jar.access.take()).await?;
+        let token = t.refresh_sliding(&raw).await?;
         let exp = t.tokens().exp(&minted(t, &token)?);
         let mut resp = no_store(StatusCode::OK, json!({"token_expires": exp}));
         t.cookies()
