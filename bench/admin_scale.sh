@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The admin page at scale: fills a database with USERS users (100,000) and TOKENS
-# outstanding tokens (10,000,000; one session each, a tenth blacklisted, a tenth
-# expired), starts the release `tessera serve` on it, signs in as staff and prints the
+# outstanding tokens (10,000,000; one session each, issued a second apart, every tenth
+# blacklisted, the oldest tenth expired), starts the release `tessera serve` on it, signs in as staff and prints the
 # time of every admin page (the median of 5 requests, over real HTTP on loopback).
 #
 #   bench/admin_scale.sh                       # SQLite
@@ -41,7 +41,7 @@ cd "$WORK"
 "$BIN" migrate >/dev/null
 echo 'bench-root-pass-1' | "$BIN" createsuperuser --username root --password-stdin >/dev/null
 
-echo "filling $KIND: $USERS users, $TOKENS tokens (one session each; 10% blacklisted, 10% expired)"
+echo "filling $KIND: $USERS users, $TOKENS tokens (one session each; 10% blacklisted, the oldest 10% expired)"
 start=$(date +%s)
 if [ "$KIND" = sqlite ]; then
     sqlite3 "$WORK/tessera.sqlite3" <<SQL
@@ -55,8 +55,9 @@ INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key)
 SELECT printf('%032x', i), 2 + (i % $USERS), '2026-06-01 00:00:00', NULL, CAST(2 + (i % $USERS) AS text) FROM n;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TOKENS)
 INSERT INTO token_blacklist_outstandingtoken (token, created_at, expires_at, user_id, jti)
-SELECT 'eyJhbGciOiJIUzI1NiJ9.e30', '2026-06-01 00:00:00',
-       CASE WHEN i % 10 = 0 THEN '2026-01-01 00:00:00' ELSE '2036-01-01 00:00:00' END,
+SELECT 'eyJhbGciOiJIUzI1NiJ9.e30', datetime('2026-06-01', '+' || i || ' seconds'),
+       CASE WHEN i <= $TOKENS / 10 THEN datetime('2026-01-01', '+' || i || ' seconds')
+            ELSE datetime('2036-01-01', '+' || i || ' seconds') END,
        2 + (i % $USERS), printf('%032x', i) FROM n;
 INSERT INTO tessera_token (token_id, family_id) SELECT id, printf('%032x', id) FROM token_blacklist_outstandingtoken WHERE id <= $TOKENS;
 INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id)
@@ -71,8 +72,9 @@ SELECT 'pbkdf2_sha256\$1\$salt\$aGFzaA==', false, 'user' || i, '', 'user' || i |
 INSERT INTO tessera_token_family (id, user_id, created_at, revoked_at, user_key)
 SELECT lpad(to_hex(i), 32, '0'), 2 + (i % $USERS), '2026-06-01', NULL, (2 + (i % $USERS))::text FROM generate_series(1, $TOKENS) i;
 INSERT INTO token_blacklist_outstandingtoken (token, created_at, expires_at, user_id, jti)
-SELECT 'eyJhbGciOiJIUzI1NiJ9.e30', '2026-06-01',
-       CASE WHEN i % 10 = 0 THEN timestamptz '2026-01-01' ELSE timestamptz '2036-01-01' END,
+SELECT 'eyJhbGciOiJIUzI1NiJ9.e30', timestamptz '2026-06-01' + i * interval '1 second',
+       CASE WHEN i <= $TOKENS / 10 THEN timestamptz '2026-01-01' + i * interval '1 second'
+            ELSE timestamptz '2036-01-01' + i * interval '1 second' END,
        2 + (i % $USERS), lpad(to_hex(i), 32, '0') FROM generate_series(1, $TOKENS) i;
 INSERT INTO tessera_token (token_id, family_id) SELECT id, lpad(to_hex(id), 32, '0') FROM token_blacklist_outstandingtoken WHERE id <= $TOKENS;
 INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id)

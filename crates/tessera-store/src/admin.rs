@@ -94,7 +94,9 @@ pub struct TokenQuery {
     pub jti: String,
     /// Only tokens in this state (as of `now`).
     pub state: Option<TokenState>,
-    /// The order.
+    /// The order. Expired tokens are always listed by expiry (`Newest` and `ExpiresLast`
+    /// give the latest expiry first, `Oldest` and `ExpiresFirst` the soonest): the index
+    /// on `expires_at` finds them at once, where an id order would skip every live one.
     pub order: TokenOrder,
     /// The sort key (id, or expiry in microseconds) and id of the previous page's last row.
     pub after: Option<(i64, i64)>,
@@ -259,5 +261,16 @@ mod tests {
         assert_eq!(like_prefix("al"), "al%");
         assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
         assert_eq!(short_hash("x").len(), 12);
+    }
+}
+
+impl TokenQuery {
+    /// The order the query runs in (see [`TokenQuery::order`]).
+    pub fn effective_order(&self) -> TokenOrder {
+        match (self.state, self.order) {
+            (Some(TokenState::Expired), TokenOrder::Newest) => TokenOrder::ExpiresLast,
+            (Some(TokenState::Expired), TokenOrder::Oldest) => TokenOrder::ExpiresFirst,
+            (_, order) => order,
+        }
     }
 }

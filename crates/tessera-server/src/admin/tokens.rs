@@ -88,7 +88,7 @@ pub(super) async fn list(
     };
     let next = match rows.last() {
         Some(last) if rows.len() == PAGE as usize => {
-            let key = match order {
+            let key = match query.effective_order() {
                 TokenOrder::ExpiresFirst | TokenOrder::ExpiresLast => last.expires_at,
                 TokenOrder::Newest | TokenOrder::Oldest => last.id,
             };

@@ -155,7 +155,7 @@ impl AdminStore for PgStore {
             Some(TokenState::Expired) => conds.push("b.id IS NULL AND o.expires_at <= (TIMESTAMPTZ 'epoch' + $3::int8 * INTERVAL '1 microsecond')".into()),
             Some(TokenState::Blacklisted) => conds.push("b.id IS NOT NULL".into()),
         }
-        let (keyset, order) = match q.order {
+        let (keyset, order) = match q.effective_order() {
             TokenOrder::Newest => ("o.id < $5::int8", "o.id DESC"),
             TokenOrder::Oldest => ("o.id > $5::int8", "o.id ASC"),
             TokenOrder::ExpiresLast => (

@@ -154,7 +154,7 @@ impl AdminStore for SqliteStore {
             Some(TokenState::Expired) => conds.push("b.id IS NULL AND o.expires_at <= ?3".into()),
             Some(TokenState::Blacklisted) => conds.push("b.id IS NOT NULL".into()),
         }
-        let (keyset, order) = match q.order {
+        let (keyset, order) = match q.effective_order() {
             TokenOrder::Newest => ("o.id < ?5", "o.id DESC"),
             TokenOrder::Oldest => ("o.id > ?5", "o.id ASC"),
             TokenOrder::ExpiresLast => (
