@@ -252,6 +252,17 @@ pub(crate) fn short_hash(token: &str) -> String {
     tessera_core::clock::hex(&d.as_ref()[..6])
 }
 
+impl TokenQuery {
+    /// The order the query runs in (see [`TokenQuery::order`]).
+    pub fn effective_order(&self) -> TokenOrder {
+        match (self.state, self.order) {
+            (Some(TokenState::Expired), TokenOrder::Newest) => TokenOrder::ExpiresLast,
+            (Some(TokenState::Expired), TokenOrder::Oldest) => TokenOrder::ExpiresFirst,
+            (_, order) => order,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,16 +272,5 @@ mod tests {
         assert_eq!(like_prefix("al"), "al%");
         assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
         assert_eq!(short_hash("x").len(), 12);
-    }
-}
-
-impl TokenQuery {
-    /// The order the query runs in (see [`TokenQuery::order`]).
-    pub fn effective_order(&self) -> TokenOrder {
-        match (self.state, self.order) {
-            (Some(TokenState::Expired), TokenOrder::Newest) => TokenOrder::ExpiresLast,
-            (Some(TokenState::Expired), TokenOrder::Oldest) => TokenOrder::ExpiresFirst,
-            (_, order) => order,
-        }
     }
 }
