@@ -199,6 +199,13 @@ pub trait AdminStore: Send + Sync {
         user_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<SessionRow>>;
+    /// Whether the session `family` belongs to the user (by key, or `auth_user` id).
+    async fn session_belongs_to(
+        &self,
+        family: &str,
+        user_key: &str,
+        user_id: Option<i64>,
+    ) -> Result<bool>;
     /// Ends one session (revokes the family, blacklists its tokens); `Some` when it was
     /// live until now.
     async fn end_session(&self, family: &str, at: i64) -> Result<Option<RevokedFamily>>;

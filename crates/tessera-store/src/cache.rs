@@ -364,6 +364,17 @@ impl crate::admin::AdminStore for UserCache {
         self.inner.sessions_of(user_key, user_id, limit).await
     }
 
+    async fn session_belongs_to(
+        &self,
+        family: &str,
+        user_key: &str,
+        user_id: Option<i64>,
+    ) -> Result<bool> {
+        self.inner
+            .session_belongs_to(family, user_key, user_id)
+            .await
+    }
+
     async fn end_session(&self, family: &str, at: i64) -> Result<Option<RevokedFamily>> {
         self.inner.end_session(family, at).await
     }

@@ -369,10 +369,10 @@ pub(super) async fn end_session(
     // Only a session of this user (the page's own links): the id must be one of theirs.
     let theirs = match s
         .store
-        .sessions_of(&user.id.to_string(), user.id.as_int(), u32::MAX)
+        .session_belongs_to(&session, &user.id.to_string(), user.id.as_int())
         .await
     {
-        Ok(all) => all.iter().any(|r| r.id == session),
+        Ok(yes) => yes,
         Err(e) => return staff.failed(&s, &e.to_string()),
     };
     if !theirs {

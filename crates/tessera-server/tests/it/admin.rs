@@ -208,6 +208,14 @@ async fn admin_page(pg: bool) {
         .unwrap()
         .to_owned();
     let sid = s.store().family_of(&jti1).await.unwrap().unwrap().id;
+    // Only her own sessions, whatever id the form is made to carry.
+    let other = root
+        .post(
+            &format!("/admin/users/{}/sessions/{}/end/", alice.id, "0".repeat(32)),
+            &[],
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
     let ended = root
         .post(
             &format!("/admin/users/{}/sessions/{sid}/end/", alice.id),

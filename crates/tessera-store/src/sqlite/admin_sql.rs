@@ -127,6 +127,27 @@ impl AdminStore for SqliteStore {
             .collect()
     }
 
+    async fn session_belongs_to(
+        &self,
+        family: &str,
+        user_key: &str,
+        user_id: Option<i64>,
+    ) -> Result<bool> {
+        if family.contains('\0') || user_key.contains('\0') {
+            return Ok(false);
+        }
+        let hit: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM tessera_token_family \
+             WHERE id = ?1 AND (user_key = ?2 OR user_id = ?3)",
+        )
+        .bind(family)
+        .bind(user_key)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hit.is_some())
+    }
+
     async fn end_session(&self, family: &str, at: i64) -> Result<Option<RevokedFamily>> {
         let mut tx = self.write_tx().await?;
         let revoked = {

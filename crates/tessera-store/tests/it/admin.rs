@@ -223,6 +223,24 @@ async fn sessions_are_listed_and_ended(store: Arc<dyn Store>) {
     assert_eq!(listed[0].client_ip.as_deref(), Some("203.0.113.7"));
     assert_eq!(listed[0].user_agent.as_deref(), Some("Mozilla/5.0 (X11)"));
     assert_eq!(listed[1].client_ip, None);
+    assert!(
+        store
+            .session_belongs_to(&f2, &id.to_string(), Some(id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .session_belongs_to(&f2, "999", Some(999))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .session_belongs_to("nope\0", &id.to_string(), None)
+            .await
+            .unwrap()
+    );
     let ended = store.end_session(&f2, 4_000_000).await.unwrap();
     assert_eq!(ended.map(|r| r.id), Some(f2.clone()));
     assert!(store.end_session(&f2, 5_000_000).await.unwrap().is_none());
