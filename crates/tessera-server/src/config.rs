@@ -95,6 +95,22 @@ pub struct ServerConfig {
         deserialize_with = "admin_seconds"
     )]
     pub admin_session_lifetime: u64,
+    /// `AUDIT_LOG_RETENTION` (90 days; 0 = keep forever): `flushexpiredtokens` deletes
+    /// audit log entries older than this.
+    #[serde(
+        rename = "AUDIT_LOG_RETENTION",
+        default = "default_audit_retention",
+        deserialize_with = "retention_seconds"
+    )]
+    pub audit_log_retention: u64,
+}
+
+fn default_audit_retention() -> u64 {
+    90 * 86_400
+}
+
+fn retention_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    seconds_in(d, 0, 10 * 366 * 86_400)
 }
 
 fn default_true() -> bool {
@@ -220,6 +236,7 @@ const SERVER_KEYS: &[&str] = &[
     "ADMIN_PATH",
     "ADMIN_IDLE_TIMEOUT",
     "ADMIN_SESSION_LIFETIME",
+    "AUDIT_LOG_RETENTION",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.

@@ -86,7 +86,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
         crate::reviews::Reviews::new(db),
         &config,
         demo,
-        Some(audit),
+        Some(audit.clone()),
     )?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -104,6 +104,8 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(Error::io("serving"))?;
+    // Security events still queued for the audit log are written before the process ends.
+    audit.flush().await;
     tracing::info!("shut down");
     Ok(())
 }

@@ -226,6 +226,8 @@ pub trait AdminStore: Send + Sync {
     /// Ends admin sessions idle since before `idle_before` or started before
     /// `started_before`; returns how many.
     async fn expire_admin_sessions(&self, idle_before: i64, started_before: i64) -> Result<u64>;
+    /// Deletes up to `limit` audit entries older than `before`; returns how many.
+    async fn prune_audit_batch(&self, before: i64, limit: u32) -> Result<u64>;
     /// Appends entries to the audit log, in one transaction.
     async fn audit(&self, events: &[AuditEvent]) -> Result<()>;
     /// The newest audit entries (before the id `before`); with `search`, those whose

@@ -416,6 +416,10 @@ impl crate::admin::AdminStore for UserCache {
             .await
     }
 
+    async fn prune_audit_batch(&self, before: i64, limit: u32) -> Result<u64> {
+        self.inner.prune_audit_batch(before, limit).await
+    }
+
     async fn audit(&self, events: &[crate::admin::AuditEvent]) -> Result<()> {
         self.inner.audit(events).await
     }

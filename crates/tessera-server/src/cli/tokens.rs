@@ -66,6 +66,26 @@ pub(super) async fn flush_expired(config: &Config, data_dir: &Path) -> Result<()
     if scrubbed > 0 {
         println!("Removed the signature of {scrubbed} stored token(s).");
     }
+    let server = &config.server;
+    let secs = |s: u64| {
+        i64::try_from(s)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000)
+    };
+    if server.audit_log_retention > 0 {
+        let before = now.saturating_sub(secs(server.audit_log_retention));
+        let pruned = in_batches(0, || store.prune_audit_batch(before, 10_000)).await?;
+        println!(
+            "Deleted {pruned} audit log entr{} past AUDIT_LOG_RETENTION.",
+            if pruned == 1 { "y" } else { "ies" }
+        );
+    }
+    store
+        .expire_admin_sessions(
+            now.saturating_sub(secs(server.admin_idle_timeout)),
+            now.saturating_sub(secs(server.admin_session_lifetime)),
+        )
+        .await?;
     Ok(())
 }
 

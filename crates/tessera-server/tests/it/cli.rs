@@ -360,7 +360,10 @@ async fn key_and_blacklist_survive_kill_and_restart() {
 async fn flushexpiredtokens_deletes_expired_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let env = [("TESSERA_REFRESH_TOKEN_LIFETIME", "3")];
+    let env = [
+        ("TESSERA_REFRESH_TOKEN_LIFETIME", "3"),
+        ("TESSERA_AUDIT_LOG_RETENTION", "2"),
+    ];
     create_alice(d, &env);
     let (mut child, url) = serve(d, &env);
     let (st, pair) = post(
@@ -378,12 +381,20 @@ async fn flushexpiredtokens_deletes_expired_rows() {
         .0,
         200
     );
+    // The audit log's writer keeps events a quarter second before writing them.
+    std::thread::sleep(std::time::Duration::from_millis(600));
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3100));
     let o = tessera(d, &["flushexpiredtokens"], None, &env);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("Deleted 1 expired token"), "{}", text(&o));
+    // The login and the logout, past AUDIT_LOG_RETENTION (2 s).
+    assert!(
+        text(&o).contains("Deleted 2 audit log entries past AUDIT_LOG_RETENTION"),
+        "{}",
+        text(&o)
+    );
     let o = tessera(d, &["flushexpiredtokens"], None, &env);
     assert!(text(&o).contains("Deleted 0 expired token"), "{}", text(&o));
 }
@@ -461,4 +472,31 @@ async fn scrubtokens_removes_stored_signatures() {
         text(&o)
     );
     pool.close().await;
+}
+
+/// Security events queued for the audit log when the server is asked to stop (SIGTERM)
+/// are written before it exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_is_flushed_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    create_alice(d, &[]);
+    let (mut child, url) = serve(d, &[]);
+    let (st, _) = post(
+        &format!("{url}/api/token/"),
+        json!({"username": "alice", "password": "alice-pass"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
+    let url = format!("sqlite://{}/tessera-data/tessera.sqlite3", d.display());
+    let store = tessera_store::open(&url).await.unwrap();
+    let entries = store.audit_page("login_succeeded", None, 10).await.unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].event.actor, "alice");
 }

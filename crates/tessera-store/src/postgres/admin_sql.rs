@@ -357,6 +357,18 @@ impl AdminStore for PgStore {
         Ok(r.rows_affected())
     }
 
+    async fn prune_audit_batch(&self, before: i64, limit: u32) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM tessera_audit_log WHERE id IN \
+             (SELECT id FROM tessera_audit_log WHERE at < $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     async fn audit(&self, events: &[AuditEvent]) -> Result<()> {
         if events.is_empty() {
             return Ok(());

@@ -429,4 +429,9 @@ async fn admin_sessions_and_the_audit_log(store: Arc<dyn Store>) {
     assert_eq!(older.len(), 3);
     assert_eq!(older[0].event, events[2]);
     assert_eq!(store.audit_page("user:3", None, 10).await.unwrap().len(), 1);
+    // Retention: entries before a time go, in bounded batches.
+    assert_eq!(store.prune_audit_batch(3, 2).await.unwrap(), 2);
+    assert_eq!(store.prune_audit_batch(3, 2).await.unwrap(), 1);
+    assert_eq!(store.prune_audit_batch(3, 2).await.unwrap(), 0);
+    assert_eq!(store.audit_page("", None, 10).await.unwrap().len(), 2);
 }
