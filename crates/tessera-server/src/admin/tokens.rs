@@ -104,16 +104,7 @@ pub(super) async fn list(
         _ => String::new(),
     };
     let mut nav = staff.nav(&s, "tokens");
-    nav.message = match q.done.as_str() {
-        "blacklisted" => "Blacklisted: refused from now on.".into(),
-        "unblacklisted" => "Removed from the blacklist: accepted again.".into(),
-        "flushed" => "Expired tokens removed.".into(),
-        "ended" => "Not removed: the token's session was ended, so it stays refused.".into(),
-        "spent" => {
-            "Not removed: a rotation spent this token; a second use would fork its session.".into()
-        }
-        _ => String::new(),
-    };
+    nav.message = super::users::done_text(&q.done).to_owned();
     // Usernames for the page's rows, one lookup per distinct user.
     let mut names = std::collections::BTreeMap::new();
     for id in rows.iter().filter_map(|r| r.user_id) {
@@ -242,7 +233,7 @@ pub(super) async fn unblacklist(
     let done = match s.store.unblacklist_row(id).await {
         Ok(Unblacklisted::Removed) => "unblacklisted",
         Ok(Unblacklisted::NotBlacklisted) => "",
-        Ok(Unblacklisted::SessionEnded) => "ended",
+        Ok(Unblacklisted::SessionEnded) => "kept-ended",
         Ok(Unblacklisted::Spent) => "spent",
         Err(e) => return staff.failed(&s, &e.to_string()),
     };

@@ -56,7 +56,7 @@ pub(super) struct ListQuery {
 
 /// What a finished action says on the page it lands on (`?done=`): fixed texts, so a
 /// link cannot make the page say anything else.
-fn done_text(code: &str) -> &'static str {
+pub(super) fn done_text(code: &str) -> &'static str {
     match code {
         "created" => "User created.",
         "saved" => "Changes saved.",
@@ -67,6 +67,8 @@ fn done_text(code: &str) -> &'static str {
         "blacklisted" => "Blacklisted: refused from now on.",
         "unblacklisted" => "Removed from the blacklist: accepted again.",
         "flushed" => "Expired tokens removed.",
+        "kept-ended" => "Not removed: the token's session was ended, so it stays refused.",
+        "spent" => "Not removed: a rotation spent this token; a second use would fork its session.",
         _ => "",
     }
 }
