@@ -5,7 +5,8 @@
 //! What makes it safe:
 //! * only tokens that passed full validation with one of our own keys are entered (never
 //!   a failure, never a token checked with a key fetched from `JWK_URL`, which may be
-//!   withdrawn); keys and settings do not change while a service lives;
+//!   withdrawn); settings do not change while a service lives, and the cache is emptied when its key
+//!   set is replaced;
 //! * the one thing that changes with time for fixed token bytes, the time claims, is
 //!   checked again by the caller on every hit; blacklist, revocation and user checks sit
 //!   outside the cache altogether;
@@ -59,7 +60,21 @@ impl VerifiedTokens {
     }
 
     /// Remembers that `raw` validated to `claims`.
+    #[cfg(test)]
     pub(crate) fn insert(&self, raw: &str, claims: Arc<Claims>, times: Times) {
+        self.insert_if(raw, claims, times, || true);
+    }
+
+    /// Remembers that `raw` validated to `claims` if `still_valid`, asked under the
+    /// cache's lock, says the keys it validated with are still the service's: a
+    /// [`VerifiedTokens::clear`] either comes after the entry or stops it.
+    pub(crate) fn insert_if(
+        &self,
+        raw: &str,
+        claims: Arc<Claims>,
+        times: Times,
+        still_valid: impl FnOnce() -> bool,
+    ) {
         if self.capacity == 0 {
             return;
         }
@@ -67,6 +82,9 @@ impl VerifiedTokens {
         let Ok(mut entries) = self.entries.write() else {
             return;
         };
+        if !still_valid() {
+            return;
+        }
         if entries.len() >= self.capacity {
             entries.clear();
         }
@@ -86,6 +104,13 @@ impl VerifiedTokens {
             if slot.is_empty() {
                 entries.remove(&hash);
             }
+        }
+    }
+
+    /// Forgets every token (the key set changed).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
         }
     }
 

@@ -60,6 +60,11 @@ pub enum Family {
 }
 
 impl Algorithm {
+    /// Every algorithm Tessera signs and verifies with, in the order of its docs.
+    pub fn all() -> impl Iterator<Item = Algorithm> {
+        ALL.iter().map(|(a, _)| *a)
+    }
+
     /// The JOSE name (`"HS256"`).
     pub fn name(self) -> &'static str {
         ALL.iter()

@@ -91,6 +91,11 @@ impl KeySet {
         self.active.and_then(|i| self.keys.get(i))
     }
 
+    /// The key that signs new tokens (none in a verify-only set).
+    pub fn signing_key(&self) -> Option<&Arc<Key>> {
+        self.active_key()
+    }
+
     /// The signing algorithm (of the active key; else of the default verifying key).
     pub fn algorithm(&self) -> Algorithm {
         self.active_key()

@@ -104,7 +104,7 @@ impl TokenService {
             serde_json::to_vec(claims)
         }
         .map_err(|e| Error::Key(e.to_string()))?;
-        let keys = &self.inner.keys;
+        let keys = self.inner.keys.load();
         let mut out = String::with_capacity(keys.header_b64().len() + payload.len() * 4 / 3 + 90);
         out.push_str(keys.header_b64());
         out.push('.');

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde_json::Value;
 
 use crate::clock::{Clock, Random};
@@ -33,7 +34,9 @@ pub struct TokenService {
 
 #[derive(Debug)]
 struct Inner {
-    keys: KeySet,
+    /// Replaced whole when the key set changes (a rotation on another instance, a
+    /// reloaded key file); readers on the hot path take a guard, not a lock.
+    keys: ArcSwap<KeySet>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     access_lifetime: i64,
@@ -62,7 +65,7 @@ impl TokenService {
     ) -> Self {
         TokenService {
             inner: Arc::new(Inner {
-                keys,
+                keys: ArcSwap::from_pointee(keys),
                 clock,
                 random,
                 access_lifetime: settings.access_token_lifetime,
@@ -104,9 +107,30 @@ impl TokenService {
         self.inner.clock.as_ref()
     }
 
-    /// The key set this service signs with.
-    pub fn keys(&self) -> &KeySet {
-        &self.inner.keys
+    /// The key set this service signs with now (a snapshot: a later
+    /// [`TokenService::replace_keys`] does not change it).
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.inner.keys.load_full()
+    }
+
+    /// Signs and verifies with `keys` from now on, in every clone of this service.
+    ///
+    /// Tokens remembered as verified are forgotten: one signed by a key that left the
+    /// set must not keep passing from memory.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tessera_core::{Algorithm, KeySet, OsRandom, Settings, SystemClock, TokenService};
+    /// let old = KeySet::hmac(Algorithm::HS256, &[1; 32]).unwrap();
+    /// let new = KeySet::hmac(Algorithm::HS256, &[2; 32]).unwrap();
+    /// let s = TokenService::new(&Settings::default(), old, Arc::new(SystemClock), Arc::new(OsRandom));
+    /// let signed_before = s.keys().sign(b"x").unwrap();
+    /// s.replace_keys(new);
+    /// assert!(!s.keys().verify(b"x", &signed_before));
+    /// ```
+    pub fn replace_keys(&self, keys: KeySet) {
+        self.inner.keys.store(Arc::new(keys));
+        self.inner.verified.clear();
     }
 
     /// The claim that holds the user id (`USER_ID_CLAIM`).
@@ -154,12 +178,19 @@ impl TokenService {
             }
             return Ok(claims);
         }
+        // Held across the check: a key set replaced meanwhile must not see this token
+        // entered into the cache it has just emptied.
+        let keys_before = self.inner.keys.load();
         let (claims, local_key) = self.verify_payload(raw, parse_object)?;
         let times = self.validate_registered(&claims)?;
         let claims = Arc::new(claims);
         if local_key {
             // Kept with the time claims already read out: a hit needs no map lookups.
-            self.inner.verified.insert(raw, claims.clone(), times);
+            self.inner
+                .verified
+                .insert_if(raw, claims.clone(), times, || {
+                    std::ptr::eq(&**keys_before, &**self.inner.keys.load())
+                });
         }
         Ok(claims)
     }
@@ -203,7 +234,8 @@ impl TokenService {
         // header names that key and its algorithm, so decoding and parsing it again would
         // reach the same key. Any other header takes the general path.
         let selected;
-        let (key, local_key): (&Key, bool) = match self.inner.keys.by_own_header(header) {
+        let keys = self.inner.keys.load();
+        let (key, local_key): (&Key, bool) = match keys.by_own_header(header) {
             Some(k) => (k, true),
             None => {
                 let local;
@@ -245,19 +277,23 @@ impl TokenService {
             Some(Value::String(k)) => Some(k.as_str()),
             Some(_) => return Err(Error::InvalidToken),
         };
-        if let Some(key) = self.inner.keys.select(alg, kid, None) {
+        let keys = self.inner.keys.load();
+        if let Some(key) = keys.select(alg, kid, None) {
             return Ok((key, true));
         }
-        self.inner
-            .keys
-            .select(alg, kid, self.inner.remote.as_deref())
+        keys.select(alg, kid, self.inner.remote.as_deref())
             .map(|key| (key, false))
             .ok_or(Error::InvalidToken)
     }
 
     /// True when this service's own key set has a key with this id.
     pub fn has_local_kid(&self, kid: &str) -> bool {
-        self.inner.keys.keys().iter().any(|k| k.kid() == Some(kid))
+        self.inner
+            .keys
+            .load()
+            .keys()
+            .iter()
+            .any(|k| k.kid() == Some(kid))
     }
 }
 
