@@ -48,6 +48,8 @@ pub(crate) struct Inner<U: AuthUser> {
     pub(crate) hooks: Vec<Arc<dyn ClaimsHook<U>>>,
     pub(crate) revocations: Revocations,
     pub(crate) security_sink: Option<Arc<dyn crate::SecuritySink>>,
+    /// The database key set the signing keys come from, when they do.
+    pub(crate) key_ring: Option<Arc<crate::KeyRing>>,
     #[cfg(feature = "remote-jwks")]
     pub(crate) remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
 }
@@ -77,6 +79,7 @@ pub struct TesseraBuilder<U: AuthUser = User> {
     hooks: Vec<Arc<dyn ClaimsHook<U>>>,
     hash_concurrency: usize,
     security_sink: Option<Arc<dyn crate::SecuritySink>>,
+    key_ring: Option<Arc<crate::KeyRing>>,
     #[cfg(feature = "remote-jwks")]
     remote: Option<Arc<crate::remote_jwks::RemoteJwks>>,
 }
@@ -121,6 +124,7 @@ impl<U: AuthUser> Tessera<U> {
             hooks: Vec::new(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
             security_sink: None,
+            key_ring: None,
             #[cfg(feature = "remote-jwks")]
             remote: None,
         }
@@ -161,6 +165,11 @@ impl<U: AuthUser> Tessera<U> {
     /// The in-memory set of revoked families (`ACCESS_TOKEN_REVOCATION`).
     pub fn revocations(&self) -> &Revocations {
         &self.inner.revocations
+    }
+    /// The database key set the signing keys come from, if they do
+    /// ([`TesseraBuilder::key_ring`]).
+    pub fn key_ring(&self) -> Option<&Arc<crate::KeyRing>> {
+        self.inner.key_ring.as_ref()
     }
     /// The remote key set (`JWK_URL`), if configured.
     #[cfg(feature = "remote-jwks")]
@@ -256,6 +265,15 @@ impl<U: AuthUser> TesseraBuilder<U> {
         self
     }
 
+    /// Takes the signing keys from `ring` (the database key set, shared by every
+    /// instance): [`Tessera::start_revocation_sync`] then follows its changes, and runs
+    /// its scheduled rotation. The builder's key set should be `ring`'s current one
+    /// ([`crate::KeyRing::load`]).
+    pub fn key_ring(mut self, ring: Arc<crate::KeyRing>) -> Self {
+        self.key_ring = Some(ring);
+        self
+    }
+
     /// Finishes the engine and starts its hashing threads.
     pub fn build(self) -> Result<Tessera<U>, tessera_core::Error> {
         let s = self.settings;
@@ -301,6 +319,7 @@ impl<U: AuthUser> TesseraBuilder<U> {
                 hooks,
                 revocations: Revocations::default(),
                 security_sink: self.security_sink,
+                key_ring: self.key_ring,
                 #[cfg(feature = "remote-jwks")]
                 remote: self.remote,
             }),

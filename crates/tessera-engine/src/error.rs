@@ -70,6 +70,10 @@ pub enum Error {
     /// Inputs refused before anything was changed, one problem per field.
     #[error("invalid input")]
     Invalid(Vec<FieldProblem>),
+    /// A change to the key set was refused, or the key set cannot be used (a key that
+    /// does not open with `KEY_ENCRYPTION_KEY`, no active key).
+    #[error("key set: {0}")]
+    KeySet(String),
     /// The database failed or is unreachable ([`tessera_store::Error::is_unavailable`]).
     #[error("storage: {0}")]
     Store(#[from] tessera_store::Error),
@@ -84,7 +88,11 @@ impl Error {
     pub fn is_credential_error(&self) -> bool {
         !matches!(
             self,
-            Error::Store(_) | Error::Internal(_) | Error::HashingBusy | Error::Invalid(_)
+            Error::Store(_)
+                | Error::Internal(_)
+                | Error::HashingBusy
+                | Error::Invalid(_)
+                | Error::KeySet(_)
         )
     }
 }

@@ -46,6 +46,8 @@ mod engine;
 mod error;
 mod hash_pool;
 mod issue;
+mod key_sync;
+mod keyring;
 mod login;
 mod logout;
 mod passwords;
@@ -62,6 +64,9 @@ pub use browser::BrowserSession;
 pub use engine::{Tessera, TesseraBuilder};
 pub use error::{Error, FieldProblem, Result, TokenFailure};
 pub use issue::{SESSION_CLAIM, TokenPair};
+pub use keyring::{
+    ImportedKey, KeyInfo, KeyRing, KeyRingConfig, KeyState, MIN_ENCRYPTION_KEY_LEN, Rotated,
+};
 pub use login::ClientInfo;
 pub use logout::PairCheck;
 pub use refresh::Refreshed;

@@ -27,6 +27,9 @@ pub enum SecurityEvent {
     SessionsRevoked,
     /// A password was changed (every session of the user ended with it).
     PasswordChanged,
+    /// The signing key set changed (a key made, rotated in or retired): by hand, or by
+    /// the scheduled rotation (`user` says which).
+    KeySetChanged,
 }
 
 impl SecurityEvent {
@@ -40,6 +43,7 @@ impl SecurityEvent {
             SecurityEvent::Logout => "logout",
             SecurityEvent::SessionsRevoked => "sessions_revoked",
             SecurityEvent::PasswordChanged => "password_changed",
+            SecurityEvent::KeySetChanged => "key_set_changed",
         }
     }
 }

@@ -236,7 +236,9 @@ impl TokenLedger for UserCache {
                     }
                     // During the interruption the cache keeps serving (the TTL bounds
                     // what it may miss); it starts over once the channel is back.
-                    RevocationEvent::Revoked(_) | RevocationEvent::Interrupted => {}
+                    RevocationEvent::Revoked(_)
+                    | RevocationEvent::Interrupted
+                    | RevocationEvent::KeysChanged => {}
                 }
                 if tx.send(ev).is_err() {
                     return;
@@ -431,5 +433,39 @@ impl crate::admin::AdminStore for UserCache {
         limit: u32,
     ) -> Result<Vec<crate::admin::AuditEntry>> {
         self.inner.audit_page(search, before, limit).await
+    }
+}
+
+#[async_trait]
+impl crate::keys::KeyStore for UserCache {
+    async fn signing_keys(&self, now: i64) -> Result<Vec<crate::StoredKey>> {
+        self.inner.signing_keys(now).await
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: &crate::StoredKey,
+        unless_waiting_at: Option<i64>,
+    ) -> Result<bool> {
+        self.inner.add_signing_key(key, unless_waiting_at).await
+    }
+
+    async fn schedule_signing_key(
+        &self,
+        kid: &str,
+        activates_at: Option<i64>,
+        retires_at: Option<i64>,
+    ) -> Result<bool> {
+        self.inner
+            .schedule_signing_key(kid, activates_at, retires_at)
+            .await
+    }
+
+    async fn remove_signing_key(&self, kid: &str) -> Result<bool> {
+        self.inner.remove_signing_key(kid).await
+    }
+
+    async fn prune_signing_keys(&self, now: i64) -> Result<u64> {
+        self.inner.prune_signing_keys(now).await
     }
 }

@@ -48,6 +48,7 @@ mod django_source;
 pub mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod inspect;
+pub mod keys;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ledger;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -72,6 +73,7 @@ pub use django_source::{DjangoSource, SourceToken};
 pub use error::{Error, Result};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use inspect::{Inspection, inspect};
+pub use keys::{KeyStore, StoredKey};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use migrations::PlannedPart;
 #[cfg(feature = "postgres")]
@@ -317,6 +319,8 @@ pub enum RevocationEvent {
     /// The channel listens again after an interruption: events may have been missed,
     /// reload from the ledger (anything later arrives on the channel).
     Resync,
+    /// The key set in the database ([`KeyStore`]) changed.
+    KeysChanged,
 }
 
 /// The times a rotation is judged by, in microseconds since the epoch.
@@ -571,7 +575,7 @@ pub trait LoginThrottle: Send + Sync {
 /// takes the role traits separately, so an application may bring its own users.
 #[async_trait]
 pub trait Store:
-    UserStore<User = User> + UserDirectory + TokenLedger + LoginThrottle + AdminStore
+    UserStore<User = User> + UserDirectory + TokenLedger + LoginThrottle + AdminStore + KeyStore
 {
     /// Applies pending migrations; returns the names of those applied now. Tables a
     /// Django project made are used as they are: never altered, rebuilt or dropped.

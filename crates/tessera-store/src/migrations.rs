@@ -218,6 +218,14 @@ macro_rules! migrations {
                     sql: include_str!(concat!("../migrations/", $dir, "/0006_admin.sql")),
                 }],
             },
+            Migration {
+                version: 7,
+                name: "0007_signing_keys",
+                parts: &[Part {
+                    when: When::Always,
+                    sql: include_str!(concat!("../migrations/", $dir, "/0007_signing_keys.sql")),
+                }],
+            },
         ]
     };
 }

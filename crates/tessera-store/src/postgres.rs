@@ -54,6 +54,7 @@ macro_rules! micros {
 
 mod admin_sql;
 mod group_commit;
+mod keys_sql;
 mod ledger_sql;
 
 /// A store on one PostgreSQL database.
@@ -155,9 +156,13 @@ fn bind_user<'q>(
     q
 }
 
-/// Parses a notification payload: `"<family id> <revoked_at micros>"`, or
-/// `"user <id>"` when a user row changed (password, active flag, deletion).
+/// Parses a notification payload: `"<family id> <revoked_at micros>"`, `"user <id>"`
+/// when a user row changed (password, active flag, deletion), or `"keys"` when the key
+/// set did.
 fn parse_payload(payload: &str) -> Option<RevocationEvent> {
+    if payload == keys_sql::KEYS_CHANGED {
+        return Some(RevocationEvent::KeysChanged);
+    }
     let (a, b) = payload.split_once(' ')?;
     if a == "user" {
         return Some(RevocationEvent::UserChanged(DjangoId::parse(b)?));

@@ -9,6 +9,7 @@
 //! * Foreign keys on, so deleting a user nulls its ledger rows instead of orphaning them.
 
 mod admin_sql;
+mod keys_sql;
 mod ledger_sql;
 mod writer;
 

@@ -1,6 +1,8 @@
 //! The engine without any web framework: flows called directly, over a real SQLite file.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod keyring;
+
 use std::sync::Arc;
 use std::time::Duration;
 

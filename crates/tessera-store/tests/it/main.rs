@@ -6,6 +6,7 @@
 mod admin;
 mod conformance;
 mod in_flight;
+mod keys;
 mod legacy;
 mod scrub;
 mod sqlite_writer;
