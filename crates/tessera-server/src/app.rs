@@ -41,7 +41,7 @@ impl FromRef<AppState> for HttpConfig {
 /// The full router, state applied: Tessera's token routes under `/api/`, the JWKS at
 /// `/.well-known/jwks.json`, and the demo API.
 pub fn build(engine: Tessera, reviews: Reviews, config: &Config) -> crate::error::Result<Router> {
-    build_with(engine, reviews, config, false, None)
+    build_with(engine, reviews, config, false, None, None)
 }
 
 /// [`build`], with the demo single-page app at `/demo/` when `demo` is set (`tessera
@@ -54,6 +54,7 @@ pub fn build_with(
     config: &Config,
     demo: bool,
     audit: Option<crate::admin::AuditLog>,
+    keys: Option<crate::key_source::KeySource>,
 ) -> crate::error::Result<Router> {
     let server = &config.server;
     let (mut endpoints, routes) = config.routes()?;
@@ -106,7 +107,7 @@ pub fn build_with(
                 .cloned()
                 .unwrap_or_else(|| reviews.database().store());
             let audit = audit.unwrap_or_else(|| crate::admin::AuditLog::start(store.clone()));
-            crate::admin::router(config, auth.clone(), store, audit)
+            crate::admin::router(config, auth.clone(), store, audit, keys)
         } else {
             Router::new()
         })

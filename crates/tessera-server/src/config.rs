@@ -103,6 +103,55 @@ pub struct ServerConfig {
         deserialize_with = "retention_seconds"
     )]
     pub audit_log_retention: u64,
+    /// `KEY_STORE` (`files`): where the signing keys live when `SIGNING_KEY` is not set.
+    /// `files`: the data directory's key set (`tessera keys …` on each host; a running
+    /// server reloads it on `SIGHUP` or when the files change). `database`: one key set
+    /// in the database for every instance, private keys sealed under
+    /// `KEY_ENCRYPTION_KEY`, rotations picked up by every running instance within a
+    /// second.
+    #[serde(rename = "KEY_STORE", default)]
+    pub key_store: KeyStoreKind,
+    /// `KEY_ENCRYPTION_KEY` (none): at least 32 bytes, best from the environment
+    /// (`TESSERA_KEY_ENCRYPTION_KEY`) or a secret store; seals the private keys of the
+    /// database key set. Losing it loses the keys (everyone logs in again).
+    #[serde(rename = "KEY_ENCRYPTION_KEY", default)]
+    pub key_encryption_key: tessera_core::settings::Secret,
+    /// `KEY_ROTATION_INTERVAL` (0 = by hand only): with `KEY_STORE = "database"`, a new
+    /// signing key takes over this long after the last one started signing.
+    #[serde(
+        rename = "KEY_ROTATION_INTERVAL",
+        default,
+        deserialize_with = "rotation_seconds"
+    )]
+    pub key_rotation_interval: u64,
+    /// `KEY_PUBLISH_AHEAD` (1 day): how long a scheduled key is published in the JWKS
+    /// before it starts signing, so verifiers that cache the JWKS know it in time.
+    #[serde(
+        rename = "KEY_PUBLISH_AHEAD",
+        default = "default_publish_ahead",
+        deserialize_with = "rotation_seconds"
+    )]
+    pub key_publish_ahead: u64,
+}
+
+/// `KEY_STORE`: where the signing keys live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum KeyStoreKind {
+    /// Files in the data directory (or `SIGNING_KEY`).
+    #[default]
+    #[serde(rename = "files")]
+    Files,
+    /// The database, shared by every instance.
+    #[serde(rename = "database")]
+    Database,
+}
+
+fn default_publish_ahead() -> u64 {
+    86_400
+}
+
+fn rotation_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    seconds_in(d, 0, 10 * 366 * 86_400)
 }
 
 fn default_audit_retention() -> u64 {
@@ -237,6 +286,10 @@ const SERVER_KEYS: &[&str] = &[
     "ADMIN_IDLE_TIMEOUT",
     "ADMIN_SESSION_LIFETIME",
     "AUDIT_LOG_RETENTION",
+    "KEY_STORE",
+    "KEY_ENCRYPTION_KEY",
+    "KEY_ROTATION_INTERVAL",
+    "KEY_PUBLISH_AHEAD",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
@@ -356,6 +409,7 @@ impl Config {
                 )));
             }
         }
+        check_key_store(&settings, &server)?;
         let config = Config {
             settings,
             server,
@@ -495,6 +549,41 @@ impl Config {
     }
 }
 
+/// `KEY_STORE`, `KEY_ENCRYPTION_KEY` and the rotation settings agree with each other.
+fn check_key_store(settings: &Settings, server: &ServerConfig) -> Result<()> {
+    let database = server.key_store == KeyStoreKind::Database;
+    if database && !settings.signing_key.is_empty() {
+        return Err(Error::Config(
+            "KEY_STORE = \"database\" keeps the keys in the database: SIGNING_KEY must not be \
+             set as well (it would be ignored)"
+                .into(),
+        ));
+    }
+    if database && server.key_encryption_key.expose().len() < tessera_engine::MIN_ENCRYPTION_KEY_LEN
+    {
+        return Err(Error::Config(format!(
+            "KEY_STORE = \"database\" needs KEY_ENCRYPTION_KEY (at least {} bytes; e.g. \
+             TESSERA_KEY_ENCRYPTION_KEY=$(openssl rand -base64 48)) to seal the private keys",
+            tessera_engine::MIN_ENCRYPTION_KEY_LEN
+        )));
+    }
+    if server.key_rotation_interval > 0 {
+        if !database {
+            return Err(Error::Config(
+                "KEY_ROTATION_INTERVAL needs KEY_STORE = \"database\": key files on several \
+                 hosts cannot rotate together"
+                    .into(),
+            ));
+        }
+        if server.key_rotation_interval <= server.key_publish_ahead {
+            return Err(Error::Config(
+                "KEY_ROTATION_INTERVAL must be longer than KEY_PUBLISH_AHEAD".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +601,28 @@ mod tests {
             assert!(
                 text.contains(&format!("TESSERA_{key}")),
                 "{key} is not documented"
+            );
+        }
+    }
+
+    /// README's settings table names every setting (a setting nobody can find is a
+    /// setting nobody uses right).
+    #[test]
+    fn the_readme_lists_every_setting() {
+        let readme = include_str!("../../../README.md");
+        let ignored = [
+            "USER_AUTHENTICATION_RULE",
+            "TOKEN_USER_CLASS",
+            "JSON_ENCODER",
+        ];
+        for key in tessera_core::settings::SETTING_NAMES
+            .iter()
+            .chain(SERVER_KEYS)
+            .filter(|k| !ignored.contains(k) && !k.ends_with("_SERIALIZER"))
+        {
+            assert!(
+                readme.contains(&format!("| `{key}`")) || readme.contains(&format!(", `{key}`")),
+                "{key} is not in README's settings table"
             );
         }
     }

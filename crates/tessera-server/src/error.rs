@@ -13,6 +13,9 @@ pub enum Error {
     /// The database failed.
     #[error("{0}")]
     Store(#[from] tessera_store::Error),
+    /// An engine flow failed (e.g. a key-set change it refused).
+    #[error("{0}")]
+    Engine(#[from] tessera_engine::Error),
     /// A file or socket operation failed.
     #[error("{what}: {source}")]
     Io {

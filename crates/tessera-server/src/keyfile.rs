@@ -27,7 +27,8 @@ use crate::error::{Error, Result};
 pub const KEY_FILE: &str = "signing_key";
 /// Folder of the managed key set inside the data directory.
 pub const KEY_DIR: &str = "keys";
-const MANIFEST: &str = "keys.json";
+/// The key set's manifest inside the keys folder.
+pub const MANIFEST: &str = "keys.json";
 
 /// One entry of the managed key set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -370,4 +371,68 @@ pub fn retire(data_dir: &Path, kid: &str) -> Result<()> {
 /// The data directory's key-set folder.
 pub fn key_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(KEY_DIR)
+}
+
+/// The data directory's keys (its key set, else its generated HMAC secret) as a
+/// database key set takes them in ([`tessera_engine::KeyRing::import`]); empty when it
+/// has none.
+pub fn importable(data_dir: &Path) -> Result<Vec<tessera_engine::ImportedKey>> {
+    use tessera_engine::{ImportedKey, KeyState};
+    let dir = data_dir.join(KEY_DIR);
+    let m = read_manifest(&dir)?;
+    let micros = |secs: i64| secs.saturating_mul(1_000_000);
+    if m.keys.is_empty() {
+        let legacy = data_dir.join(KEY_FILE);
+        if !legacy.exists() {
+            return Ok(Vec::new());
+        }
+        return Ok(vec![ImportedKey {
+            kid: format!("legacy-{}", &tessera_core::clock::new_jti(&OsRandom)[..8]),
+            alg: Algorithm::HS256,
+            private: read_secret(&legacy)?,
+            created_at: micros(SystemClock.now_secs()),
+            state: KeyState::Active,
+            accepts_tokens_without_kid: true,
+        }]);
+    }
+    let active_at = m
+        .keys
+        .iter()
+        .find(|k| k.status == "active")
+        .map_or(i64::MAX, |k| k.created_at);
+    m.keys
+        .iter()
+        .map(|e| {
+            let alg = Algorithm::from_name(&e.alg).ok_or_else(|| {
+                Error::Config(format!("key {}: unknown algorithm {}", e.kid, e.alg))
+            })?;
+            let private = fs::read_to_string(dir.join(&e.file))
+                .map_err(Error::io(format!("reading key {}", e.kid)))?;
+            let state = match (e.status.as_str(), e.created_at >= active_at) {
+                ("active", _) => KeyState::Active,
+                (_, true) => KeyState::Next,
+                _ => KeyState::Previous,
+            };
+            Ok(ImportedKey {
+                kid: e.kid.clone(),
+                alg,
+                private: private.trim().to_owned(),
+                created_at: micros(e.created_at),
+                state,
+                accepts_tokens_without_kid: e.accepts_tokens_without_kid,
+            })
+        })
+        .collect()
+}
+
+/// The files `SIGNING_KEY` and `VERIFYING_KEY` name, when they name files.
+pub fn configured_key_files(settings: &Settings) -> Vec<PathBuf> {
+    [
+        settings.signing_key.expose(),
+        settings.verifying_key.as_str(),
+    ]
+    .into_iter()
+    .filter(|v| !v.is_empty() && looks_like_path(v))
+    .map(|v| PathBuf::from(v.strip_prefix("file:").unwrap_or(v)))
+    .collect()
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod error;
+pub mod key_source;
 pub mod keyfile;
 pub mod passwords;
 pub mod reviews;

@@ -7,7 +7,7 @@ use tessera_engine::Tessera;
 use crate::config::Config;
 use crate::database::{migrate, open_database};
 use crate::error::{Error, Result};
-use crate::keyfile::load_keys;
+use crate::key_source::KeySource;
 
 /// The state builder for `config`: settings, keys, store, and the remote key set of
 /// `JWK_URL` when one is configured.
@@ -67,16 +67,20 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
             }
         }
     });
-    let keys = load_keys(&config.settings, data_dir, true)?;
     let store = with_user_cache(&config, db.store());
+    let (key_source, keys) = KeySource::open(&config, store.clone(), data_dir).await?;
     // Security events (logins, replays, logouts, password changes) go to the audit log
     // the admin page shows, whether or not the page is on.
     let audit = crate::admin::AuditLog::start(store.clone());
-    let tessera = tessera_builder(&config, keys, store)?
-        .security_sink(audit.sink())
-        .build()?;
+    let mut builder = tessera_builder(&config, keys, store)?.security_sink(audit.sink());
+    if let KeySource::Database(ring) = &key_source {
+        builder = builder.key_ring(ring.clone());
+    }
+    let tessera = builder.build()?;
+    key_source.spawn_file_reload(&config, tessera.clone());
     // Always: besides revoked sessions (ACCESS_TOKEN_REVOCATION) it carries other
-    // instances' and processes' user changes to the user cache.
+    // instances' and processes' user changes to the user cache, and the database key
+    // set's changes to the token service.
     let _revocation_sync = tessera
         .start_revocation_sync()
         .await
@@ -87,6 +91,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
         &config,
         demo,
         Some(audit.clone()),
+        Some(key_source),
     )?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -1,4 +1,4 @@
-//! The admin page (`/admin/`): users, their sessions, tokens and the audit log, for
+//! The admin page (`/admin/`): users, their sessions, tokens, signing keys and the audit log, for
 //! staff, in server-rendered HTML (askama templates, checked at compile time) that works
 //! without JavaScript.
 //!
@@ -14,6 +14,7 @@
 //! pages are `no-store` with a Content Security Policy that allows no script at all.
 
 mod audit;
+mod keys;
 mod pages;
 mod session;
 mod tokens;
@@ -38,6 +39,10 @@ pub struct AdminState {
     auth: AuthState,
     store: Arc<dyn Store>,
     audit: AuditLog,
+    /// Where the signing keys come from (`None`: an app built without `tessera serve`'s
+    /// key source; the keys page then only lists the keys in use).
+    keys: Option<crate::key_source::KeySource>,
+    config: Arc<Config>,
     inner: Arc<Settings>,
 }
 
@@ -70,6 +75,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     auth: AuthState,
     store: Arc<dyn Store>,
     audit: AuditLog,
+    keys: Option<crate::key_source::KeySource>,
 ) -> Router<S> {
     let base = format!("/{}", config.server.admin_path.trim_matches('/'));
     let secure = config.settings.auth_cookie_secure;
@@ -77,6 +83,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         auth,
         store,
         audit,
+        keys,
+        config: Arc::new(config.clone()),
         inner: Arc::new(Settings {
             cookie_name: if secure {
                 "__Host-tessera_admin".into()
@@ -125,6 +133,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             "/tokens/flush/",
             get(tokens::flush_page).post(tokens::flush),
         )
+        .route("/keys/", get(keys::list))
+        .route("/keys/generate/", post(keys::generate))
+        .route("/keys/rotate/", post(keys::rotate))
+        .route("/keys/{kid}/retire/", post(keys::retire))
         .route("/audit/", get(audit::list))
         .fallback(|| async { pages::not_found() })
         .with_state(state);

@@ -193,3 +193,31 @@ pub(super) struct AuditPage {
     pub rows: Vec<AuditView>,
     pub next: String,
 }
+
+pub(super) struct KeyView {
+    pub kid: String,
+    pub alg: &'static str,
+    pub state: &'static str,
+    pub age: String,
+    pub published: &'static str,
+    pub schedule: String,
+    pub no_kid: bool,
+    pub can_retire: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/keys.html")]
+pub(super) struct KeysPage {
+    pub nav: Nav,
+    /// Where the keys come from, in words.
+    pub source: String,
+    /// The key set can be changed from here (not `SIGNING_KEY`).
+    pub managed: bool,
+    /// … and this staff member may (a superuser).
+    pub can_change: bool,
+    /// Algorithms a new key may have (the set's family), the current one marked.
+    pub algorithms: Vec<(&'static str, bool)>,
+    pub rows: Vec<KeyView>,
+    /// Each state's name and meaning.
+    pub states: Vec<(&'static str, &'static str)>,
+}

@@ -119,7 +119,8 @@ pub enum Command {
     /// database holds (user table and fields, password hashers in use, row counts and
     /// pending migrations), read without writing anything.
     Check,
-    /// Manage the signing key set in the data directory (rotation without logouts).
+    /// Manage the signing key set (rotation without logouts): the data directory's files,
+    /// or the database's with KEY_STORE = "database". Running servers follow the change.
     Keys {
         /// What to do with the keys.
         #[command(subcommand)]
@@ -134,18 +135,19 @@ pub enum Command {
 /// `tessera keys …`.
 #[derive(Debug, Subcommand)]
 pub enum KeysAction {
-    /// Generate a key. The first key is active at once; later keys are verify-only and
-    /// published (JWKS) until `rotate` promotes them.
+    /// Generate a key. The first key is active at once; later keys wait ("next"): they
+    /// verify and are published (JWKS) until `rotate` makes them sign.
     Generate {
         /// HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
         #[arg(long, default_value = "ES256")]
         alg: String,
     },
-    /// List the keys: kid, algorithm, status, age.
+    /// List the keys: kid, algorithm, state (next, active, previous), age, published.
     List,
-    /// Make the newest verify-only key the signing key; the old one keeps verifying.
+    /// Make the newest waiting key the signing key (or a new one); the old one keeps
+    /// verifying until the longest token lifetime has passed.
     Rotate,
-    /// Remove a verify-only key (after the refresh lifetime has passed since rotation).
+    /// Remove a key that does not sign: tokens it signed are refused from then on.
     Retire {
         /// The key id.
         kid: String,
@@ -173,9 +175,6 @@ pub struct UserArgs {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let data_dir = cli.data_dir.as_path();
-    if let Command::Keys { action } = cli.command {
-        return keys::run(data_dir, action);
-    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { bind, demo } => crate::serve::serve(config, data_dir, &bind, demo).await,
@@ -218,7 +217,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Flushexpiredtokens => tokens::flush_expired(&config, data_dir).await,
         Command::Scrubtokens => tokens::scrub(&config, data_dir).await,
         Command::Decode { token } => tokens::decode(&config, data_dir, &token),
-        Command::Keys { action } => keys::run(data_dir, action),
+        Command::Keys { action } => keys::run(&config, data_dir, action).await,
         Command::SeedDemo => {
             let db = open_database(&config, data_dir).await?;
             migrate(&db).await?;

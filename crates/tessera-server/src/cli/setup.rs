@@ -120,10 +120,29 @@ pub(super) async fn check(config: &Config, data_dir: &Path) -> Result<()> {
         ),
         Err(_) => println!("  algorithm:          {}", s.algorithm.name()),
     }
+    let server = &config.server;
+    let database_keys = server.key_store == crate::config::KeyStoreKind::Database;
     println!(
         "  signing key:        {}",
         match (&keys, s.signing_key.is_empty()) {
-            (_, false) => "SIGNING_KEY (configured)".to_owned(),
+            (_, false) => "SIGNING_KEY (configured; reloaded on SIGHUP)".to_owned(),
+            (_, true) if database_keys => format!(
+                "the database key set (KEY_STORE = \"database\", sealed under \
+                 KEY_ENCRYPTION_KEY); rotation {}",
+                match server.key_rotation_interval {
+                    0 => "by hand (`tessera keys rotate`)".to_owned(),
+                    n => format!(
+                        "every {n} s, each key published {} s before it signs",
+                        server.key_publish_ahead
+                    ),
+                }
+            ),
+            (Ok(_), true) if crate::keyfile::key_dir(data_dir).join("keys.json").exists() => {
+                format!(
+                    "the key set in {}",
+                    crate::keyfile::key_dir(data_dir).display()
+                )
+            }
             (Ok(_), true) => format!("{}/signing_key", data_dir.display()),
             (Err(_), true) => "generated on first `tessera serve`".to_owned(),
         }

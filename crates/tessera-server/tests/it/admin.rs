@@ -128,11 +128,16 @@ impl Admin<'_> {
 }
 
 async fn server(pg: bool) -> Option<TestServer> {
-    let s = TestServer::start_either(
+    server_with(
         pg,
         json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": true}),
     )
-    .await?;
+    .await
+}
+
+/// A server with `overrides`, and its staff: `root` (superuser) and `helper` (staff).
+async fn server_with(pg: bool, overrides: serde_json::Value) -> Option<TestServer> {
+    let s = TestServer::start_either(pg, overrides).await?;
     let hash = s
         .tessera
         .hash_password("root-pass-123".into())
@@ -483,6 +488,138 @@ async fn admin_sessions_time_out_and_follow_the_user() {
         helper.get("/admin/users/").await.status,
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn keys_page_on_sqlite() {
+    keys_page(false).await;
+}
+
+#[tokio::test]
+async fn keys_page_on_postgres() {
+    keys_page(true).await;
+}
+
+/// The keys page over the database key set: plain staff read it, a superuser generates,
+/// rotates (old tokens keep verifying) and retires (they stop); refusals and hostile
+/// input get a page, never a 500.
+async fn keys_page(pg: bool) {
+    let Some(s) = server_with(
+        pg,
+        json!({
+            "SIGNING_KEY": "",
+            "KEY_STORE": "database",
+            "KEY_ENCRYPTION_KEY": "the admin test's key-encryption key, 32+",
+            "ALGORITHM": "ES256",
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let kid = |t: &str| {
+        crate::support::parts(t).0["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (old_access, _) = s.login("alice", "alice-pass").await;
+    let kid1 = kid(&old_access);
+
+    // Plain staff see the set, and may not change it.
+    let helper = sign_in(&s, "helper", "root-pass-123").await.unwrap();
+    let page = helper.get("/admin/keys/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&kid1) && page.body.contains("active"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Only a superuser changes the signing keys.")
+    );
+    assert!(!page.body.contains("Rotate the signing key"));
+    assert_eq!(helper.post("/admin/keys/rotate/", &[]).await.status, 403);
+
+    let root = sign_in(&s, "root", "root-pass-123").await.unwrap();
+    assert!(
+        root.get("/admin/keys/")
+            .await
+            .body
+            .contains("Rotate the signing key")
+    );
+    assert_eq!(
+        root.post("/admin/keys/rotate/", &[("csrf", "forged")])
+            .await
+            .status,
+        403
+    );
+    for alg in ["none", "HS256", "", "ES256\0"] {
+        let p = root.post("/admin/keys/generate/", &[("alg", alg)]).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{alg:?}: {}", p.body);
+    }
+
+    // Generate: published (JWKS), not signing.
+    let p = root
+        .post("/admin/keys/generate/", &[("alg", "ES256")])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(p.location, "/admin/keys/?done=generated");
+    let page = root.get("/admin/keys/?done=generated").await;
+    assert!(
+        page.body.contains("Key generated") && page.body.contains("next"),
+        "{}",
+        page.body
+    );
+    let jwks = s.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(kid(&s.login("alice", "alice-pass").await.0), kid1);
+
+    // Rotate: a new kid signs; the old token still verifies.
+    let p = root.post("/admin/keys/rotate/", &[]).await;
+    assert_eq!(p.location, "/admin/keys/?done=rotated", "{}", p.body);
+    let (new_access, _) = s.login("alice", "alice-pass").await;
+    let kid2 = kid(&new_access);
+    assert_ne!(kid1, kid2);
+    assert_eq!(s.get("/api/me/", Some(&old_access)).await.status, 200);
+    assert_eq!(s.get("/api/me/", Some(&new_access)).await.status, 200);
+    let page = root.get("/admin/keys/").await;
+    assert!(
+        page.body.contains("previous") && page.body.contains("retires"),
+        "{}",
+        page.body
+    );
+
+    // Retire: refused for the active key and for keys that are not there.
+    for bad in [
+        kid2.as_str(),
+        "no-such-key",
+        "..%2F..%2Fetc",
+        "%00",
+        &"k".repeat(300),
+    ] {
+        let p = root.post(&format!("/admin/keys/{bad}/retire/"), &[]).await;
+        assert!(
+            p.status == StatusCode::CONFLICT || p.status == StatusCode::NOT_FOUND,
+            "{bad}: {} {}",
+            p.status,
+            p.body
+        );
+    }
+    let p = root.post(&format!("/admin/keys/{kid1}/retire/"), &[]).await;
+    assert_eq!(p.location, "/admin/keys/?done=retired", "{}", p.body);
+    assert_eq!(s.get("/api/me/", Some(&old_access)).await.status, 401);
+    assert_eq!(s.get("/api/me/", Some(&new_access)).await.status, 200);
+
+    let audit = root.get("/admin/audit/").await;
+    for action in [
+        "admin_key_generated",
+        "admin_key_rotated",
+        "admin_key_retired",
+    ] {
+        assert!(audit.body.contains(action), "{action}: {}", audit.body);
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The admin page in headless Chromium through WebDriver, on the real binary (`tessera
 //! serve` with its audit log): sign in as staff, find a user, end one of their sessions
 //! and see that session's refresh token refused by the API, blacklist a token and see
-//! it refused, read the audit entries; a non-staff user is refused; a forged cross-site
+//! it refused, rotate the signing key and see tokens signed before still verify, read
+//! the audit entries; a non-staff user is refused; a forged cross-site
 //! form post is refused. Screenshots of every page in `<target>/tmp/browser/admin*/`.
 
 use std::time::Duration;
@@ -42,10 +43,12 @@ async fn admin_page_in_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     let env = [
+        ("TESSERA_KEY_STORE", "database"),
         (
-            "TESSERA_SIGNING_KEY",
-            "admin-browser-test-key-0123456789abcdef",
+            "TESSERA_KEY_ENCRYPTION_KEY",
+            "admin-browser-test-key-encryption-key-0123456789",
         ),
+        ("TESSERA_ALGORITHM", "ES256"),
         ("TESSERA_ROTATE_REFRESH_TOKENS", "true"),
         ("TESSERA_BLACKLIST_AFTER_ROTATION", "true"),
     ];
@@ -142,6 +145,46 @@ async fn admin_page_in_chromium() {
     .await;
     b.screenshot("new-user").await;
 
+    // Rotate the signing key: new tokens carry the new kid, the old ones still verify.
+    let (_, before) = post(&format!("{url}/api/token/"), login.clone()).await;
+    let old_access = before["access"].as_str().unwrap().to_owned();
+    let kid_of = |t: &str| {
+        crate::support::parts(t).0["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    b.goto(&format!("{origin}/admin/keys/")).await;
+    b.wait_for(
+        "the keys page",
+        "return document.querySelector('h1').innerText === 'Signing keys'",
+    )
+    .await;
+    b.screenshot("keys").await;
+    b.click("form[action$='/keys/rotate/'] button").await;
+    b.wait_for(
+        "the rotation",
+        "return document.body.innerText.includes('Rotated: the new key signs')",
+    )
+    .await;
+    b.screenshot("keys-rotated").await;
+    let (_, after) = post(&format!("{url}/api/token/"), login.clone()).await;
+    assert_ne!(
+        kid_of(&old_access),
+        kid_of(after["access"].as_str().unwrap())
+    );
+    let me = crate::cli::client()
+        .get(format!("{url}/api/me/"))
+        .bearer_auth(&old_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        200,
+        "a token signed before the rotation still verifies"
+    );
+
     // The audit log: the admin's actions and the API's logins.
     let mut found = false;
     for _ in 0..20 {
@@ -150,6 +193,7 @@ async fn admin_page_in_chromium() {
         found = [
             "admin_session_ended",
             "admin_tokens_blacklisted",
+            "admin_key_rotated",
             "admin_signed_in",
             "login_succeeded",
         ]

@@ -226,7 +226,7 @@ async fn rotation_with_the_cli_logs_nobody_out() {
 
     // Publish the next key first; tokens are still signed with the first.
     let o = tessera(d, &["keys", "generate", "--alg", "ES256"], None, &env);
-    assert!(text(&o).contains("verify"), "{}", text(&o));
+    assert!(text(&o).contains("(next)"), "{}", text(&o));
     let (mut child, url) = serve(d, &env);
     let jwks: Value = client()
         .get(format!("{url}/.well-known/jwks.json"))

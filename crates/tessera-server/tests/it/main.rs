@@ -19,6 +19,7 @@ mod hardening;
 mod hostile_strings;
 mod keys;
 mod layout;
+mod live_keys;
 mod logs;
 mod multi_instance;
 mod obtain;

@@ -224,22 +224,34 @@ impl TestServer {
         tessera_server::database::migrate(&db).await.unwrap();
         let store = tessera_server::serve::with_user_cache(&config, db.store());
         let clock = ManualClock::now();
-        let keys = if config.settings.signing_key.expose() == KEY {
-            KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap()
+        // The suite's fixed key, else the keys as `tessera serve` finds them (the data
+        // directory's files, or the database key set).
+        let (source, keys) = if config.settings.signing_key.expose() == KEY {
+            let keys = KeySet::hmac(config.settings.algorithm, KEY.as_bytes()).unwrap();
+            (None, keys)
         } else {
-            tessera_server::keyfile::load_keys(&config.settings, dir.path(), true).unwrap()
+            let (source, keys) =
+                tessera_server::key_source::KeySource::open(&config, store.clone(), dir.path())
+                    .await
+                    .unwrap();
+            (Some(source), keys)
         };
-        let tessera = tessera_server::serve::tessera_builder(&config, keys, store.clone())
+        let mut builder = tessera_server::serve::tessera_builder(&config, keys, store.clone())
             .unwrap()
-            .clock(Arc::new(clock.clone()))
-            .build()
-            .unwrap();
+            .clock(Arc::new(clock.clone()));
+        if let Some(tessera_server::key_source::KeySource::Database(ring)) = &source {
+            builder = builder.key_ring(ring.clone());
+        }
+        let tessera = builder.build().unwrap();
         let sync = tessera.start_revocation_sync().await.unwrap();
         drop(sync); // detached: it runs as long as the runtime
-        let app = tessera_server::app::build(
+        let app = tessera_server::app::build_with(
             tessera.clone(),
             tessera_server::reviews::Reviews::new(db),
             &config,
+            false,
+            None,
+            source,
         )
         .unwrap();
         let auth = AuthState::new(tessera.clone()).unwrap();
