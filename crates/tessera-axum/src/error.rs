@@ -180,7 +180,10 @@ impl ApiError {
             ApiError::Engine(Domain::Store(e)) if e.is_bad_input() => {
                 tracing::warn!(error = %e, "the database refused a value of a request")
             }
-            ApiError::Engine(Domain::Store(e)) => tracing::error!(error = %e, "storage failure"),
+            ApiError::Engine(Domain::Store(e)) => {
+                metrics::counter!(DATABASE_ERRORS).increment(1);
+                tracing::error!(error = %e, "storage failure")
+            }
             ApiError::Engine(e) if status == StatusCode::INTERNAL_SERVER_ERROR => {
                 tracing::error!(error = %e, "internal error")
             }
@@ -226,3 +229,8 @@ impl IntoResponse for Rejection {
         self.error.into_response_with(&self.challenge)
     }
 }
+
+/// `tessera_database_errors_total`: requests answered 503/500 because the database
+/// failed or could not be reached (through the `metrics` facade; nothing without a
+/// recorder).
+pub const DATABASE_ERRORS: &str = "tessera_database_errors_total";

@@ -60,7 +60,7 @@ pub use body::{Fields, Validator, json_depth, parse as parse_body};
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
 pub use csrf::check_source as check_request_source;
 pub use endpoints::{Endpoint, Endpoints, normalize_path};
-pub use error::{ApiError, Rejection};
+pub use error::{ApiError, DATABASE_ERRORS, Rejection};
 pub use header::{RawToken, raw_token};
 pub use layer::{Security, SecurityLayer};
 pub use routes::{

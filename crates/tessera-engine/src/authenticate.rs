@@ -48,6 +48,12 @@ impl<U: AuthUser> Tessera<U> {
     /// (`CHECK_USER_IS_ACTIVE`) and, with `CHECK_REVOKE_TOKEN`, still have the password
     /// the token was issued under.
     pub async fn authenticate(&self, raw: &[u8]) -> Result<Identity<U>> {
+        let outcome = self.authenticate_bearer(raw).await;
+        crate::telemetry::verification("authenticate", &outcome);
+        outcome
+    }
+
+    async fn authenticate_bearer(&self, raw: &[u8]) -> Result<Identity<U>> {
         let (claims, kind) = self.validate_bearer(raw).await?;
         let user = self.user_for_claims(&claims).await?;
         Ok(Identity { user, claims, kind })
@@ -56,6 +62,12 @@ impl<U: AuthUser> Tessera<U> {
     /// Authenticates a raw bearer token from the token alone: no database read, so a
     /// deactivated user keeps access until the token expires.
     pub async fn authenticate_stateless(&self, raw: &[u8]) -> Result<StatelessIdentity> {
+        let outcome = self.stateless_identity(raw).await;
+        crate::telemetry::verification("authenticate", &outcome);
+        outcome
+    }
+
+    async fn stateless_identity(&self, raw: &[u8]) -> Result<StatelessIdentity> {
         let (claims, kind) = self.validate_bearer(raw).await?;
         let id = match claims.get(&self.settings().user_id_claim) {
             Some(Value::String(s)) => s.clone(),
@@ -72,6 +84,12 @@ impl<U: AuthUser> Tessera<U> {
     /// a blacklisted refresh or sliding token fails with
     /// [`tessera_core::Error::Blacklisted`].
     pub async fn verify(&self, raw: &str) -> Result<()> {
+        let outcome = self.verify_token(raw).await;
+        crate::telemetry::verification("verify", &outcome);
+        outcome
+    }
+
+    async fn verify_token(&self, raw: &str) -> Result<()> {
         let claims = self.tokens().validate(raw, None)?;
         // Only refresh and sliding tokens ever enter the ledger (Simple JWT records no
         // other type), so an access token's id cannot be blacklisted: no read for it.

@@ -253,6 +253,12 @@ impl KeyRing {
         let now = self.clock.now_micros();
         let rows = self.store.signing_keys(now).await?;
         let infos = describe(&rows, now);
+        let count = |state| infos.iter().filter(|k| k.state == state).count();
+        crate::telemetry::signing_keys(
+            count(KeyState::Next),
+            count(KeyState::Active),
+            count(KeyState::Previous),
+        );
         let next_change = rows
             .iter()
             .flat_map(|r| [r.activates_at, r.retires_at])

@@ -57,6 +57,7 @@ pub mod remote_jwks;
 mod revocation;
 mod revocation_sync;
 mod security;
+pub mod telemetry;
 mod user_cache;
 
 pub use authenticate::{Identity, StatelessIdentity};

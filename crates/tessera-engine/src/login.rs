@@ -81,18 +81,38 @@ impl<U: AuthUser> Tessera<U> {
             Ok(has) => has,
             Err(e) => {
                 self.security_event(SecurityEvent::LoginThrottled, username, client.ip, 0);
+                crate::telemetry::login("throttled");
                 return Err(e);
             }
         };
-        let Some(user) = self.check_found_user(user, password).await? else {
-            if !keys.is_empty() {
-                self.throttle()
-                    .record_login_failure(&keys, self.clock().now_micros(), window)
-                    .await?;
+        let checked = match self.check_credentials(user, password).await {
+            Ok(checked) => checked,
+            Err(e) => {
+                crate::telemetry::login(if matches!(e, Error::HashingBusy) {
+                    "busy"
+                } else {
+                    "error"
+                });
+                return Err(e);
             }
-            self.security_event(SecurityEvent::LoginFailed, username, client.ip, 0);
-            return Err(Error::BadCredentials);
         };
+        let user = match checked {
+            Ok(user) => user,
+            Err(refusal) => {
+                crate::telemetry::login(match refusal {
+                    crate::passwords::Refusal::BadCredentials => "bad_credentials",
+                    crate::passwords::Refusal::Inactive => "inactive",
+                });
+                if !keys.is_empty() {
+                    self.throttle()
+                        .record_login_failure(&keys, self.clock().now_micros(), window)
+                        .await?;
+                }
+                self.security_event(SecurityEvent::LoginFailed, username, client.ip, 0);
+                return Err(Error::BadCredentials);
+            }
+        };
+        crate::telemetry::login("ok");
         // Only a user with failures on record needs the (fsynced) reset.
         if user_has_failures {
             self.throttle()

@@ -6,6 +6,15 @@ use tessera_core::{AuthUser, PasswordHasher};
 use crate::engine::Tessera;
 use crate::error::{Error, FieldProblem, Result};
 
+/// Why credentials were refused (told apart in the metrics, never to the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Unknown user, wrong password, or a hash Tessera cannot verify.
+    BadCredentials,
+    /// The right password of an inactive user.
+    Inactive,
+}
+
 impl<U: AuthUser> Tessera<U> {
     /// Runs `f` with the hasher on the low-priority hashing threads, at most N at a time
     /// (N = cores by default): a login storm queues here, briefly, instead of starving
@@ -17,17 +26,23 @@ impl<U: AuthUser> Tessera<U> {
         let wait = std::time::Duration::from_secs(
             u64::try_from(self.settings().password_hash_queue_timeout).unwrap_or(2),
         );
+        let queued = crate::telemetry::Queued::enter();
         let _permit = match tokio::time::timeout(wait, self.inner.hash_slots.acquire()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(Error::Internal("hash pool closed".into())),
             Err(_) => return Err(Error::HashingBusy),
         };
+        drop(queued);
         let hasher = self.inner.hasher.clone();
-        self.inner
+        let started = std::time::Instant::now();
+        let out = self
+            .inner
             .hash_pool
             .run(move || f(&hasher))
             .await
-            .ok_or_else(|| Error::Internal("password hashing failed".into()))
+            .ok_or_else(|| Error::Internal("password hashing failed".into()));
+        crate::telemetry::hashed(started);
+        out
     }
 
     /// Hashes a new password off the async workers, with the configured hasher.
@@ -64,11 +79,21 @@ impl<U: AuthUser> Tessera<U> {
         user: Option<U>,
         password: &str,
     ) -> Result<Option<U>> {
+        Ok(self.check_credentials(user, password).await?.ok())
+    }
+
+    /// [`Tessera::check_found_user`], saying why a login is refused (for the metrics
+    /// only: every refusal gets the same answer and takes the same time).
+    pub(crate) async fn check_credentials(
+        &self,
+        user: Option<U>,
+        password: &str,
+    ) -> Result<Result<U, Refusal>> {
         let password = password.to_owned();
         let Some(user) = user else {
             self.on_hash_pool(move |h| h.verify_dummy(&password))
                 .await?;
-            return Ok(None);
+            return Ok(Err(Refusal::BadCredentials));
         };
         let encoded = user.password_hash().to_owned();
         if !encoded.starts_with('!') && !tessera_core::password::is_known_format(&encoded) {
@@ -88,7 +113,7 @@ impl<U: AuthUser> Tessera<U> {
             );
             self.on_hash_pool(move |h| h.verify_dummy(&password))
                 .await?;
-            return Ok(None);
+            return Ok(Err(Refusal::BadCredentials));
         }
         let (ok, rehash) = self
             .on_hash_pool(move |h| {
@@ -102,7 +127,7 @@ impl<U: AuthUser> Tessera<U> {
             })
             .await?;
         if !ok {
-            return Ok(None);
+            return Ok(Err(Refusal::BadCredentials));
         }
         let mut user = user;
         if let Some(new_hash) = rehash {
@@ -115,10 +140,14 @@ impl<U: AuthUser> Tessera<U> {
             // comes from the stored hash.
             match self.users().user_by_id(user.id()).await? {
                 Some(fresh) => user = fresh,
-                None => return Ok(None),
+                None => return Ok(Err(Refusal::BadCredentials)),
             }
         }
-        Ok(user.is_active().then_some(user))
+        if user.is_active() {
+            Ok(Ok(user))
+        } else {
+            Ok(Err(Refusal::Inactive))
+        }
     }
 
     /// A user changing their own password: `old` must be their current password and

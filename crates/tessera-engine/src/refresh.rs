@@ -34,6 +34,12 @@ impl<U: AuthUser> Tessera<U> {
     /// concurrent refreshes of one token succeed exactly once, and a replay of a
     /// rotated-away token revokes its whole family ([`Error::TokenReused`]).
     pub async fn refresh(&self, raw: &str) -> Result<Refreshed> {
+        let outcome = self.refresh_pair(raw).await;
+        crate::telemetry::refresh(&outcome);
+        outcome
+    }
+
+    async fn refresh_pair(&self, raw: &str) -> Result<Refreshed> {
         let presented = self.clock().now_micros();
         let s = self.settings();
         let exactly_once = s.rotate_refresh_tokens && s.blacklist_after_rotation;

@@ -83,6 +83,18 @@ impl<U: tessera_core::AuthUser> crate::Tessera<U> {
     ) {
         let user = bounded(user);
         log(event, &user, client, sessions);
+        match event {
+            SecurityEvent::RefreshTokenReused => {
+                crate::telemetry::reuse_detected();
+                crate::telemetry::sessions_revoked(sessions);
+            }
+            SecurityEvent::Logout
+            | SecurityEvent::SessionsRevoked
+            | SecurityEvent::PasswordChanged => {
+                crate::telemetry::sessions_revoked(sessions);
+            }
+            _ => {}
+        }
         if let Some(sink) = &self.inner.security_sink {
             sink.record(SecurityRecord {
                 event,

@@ -130,6 +130,14 @@ pub fn build_with(
     if tracing::enabled!(target: "tessera::access", tracing::Level::INFO) {
         app = app.layer(axum::middleware::from_fn(crate::access_log::access_log));
     }
+    // Request latencies, only where they are exported (METRICS_BIND).
+    if server
+        .metrics_bind
+        .as_deref()
+        .is_some_and(|b| !b.is_empty())
+    {
+        app = app.layer(axum::middleware::from_fn(crate::prometheus::record_latency));
+    }
     Ok(app)
 }
 

@@ -103,6 +103,10 @@ pub struct ServerConfig {
         deserialize_with = "retention_seconds"
     )]
     pub audit_log_retention: u64,
+    /// `METRICS_BIND` (off): the address of the Prometheus `/metrics` listener, e.g.
+    /// `127.0.0.1:9100`; a separate listener, so metrics stay off the API's address.
+    #[serde(rename = "METRICS_BIND", default, deserialize_with = "socket_address")]
+    pub metrics_bind: Option<String>,
     /// `KEY_STORE` (`files`): where the signing keys live when `SIGNING_KEY` is not set.
     /// `files`: the data directory's key set (`tessera keys …` on each host; a running
     /// server reloads it on `SIGHUP` or when the files change). `database`: one key set
@@ -144,6 +148,22 @@ pub enum KeyStoreKind {
     /// The database, shared by every instance.
     #[serde(rename = "database")]
     Database,
+}
+
+/// `METRICS_BIND`: an `IP:port` (empty: off), named in the error when it is not one.
+fn socket_address<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    use serde::de::Error as _;
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.is_empty() => Ok(None),
+        Value::String(s) if s.parse::<std::net::SocketAddr>().is_ok() => Ok(Some(s.clone())),
+        _ => Err(D::Error::custom(format!(
+            "METRICS_BIND: {v} is not an address like \"127.0.0.1:9100\""
+        ))),
+    }
 }
 
 fn default_publish_ahead() -> u64 {
@@ -290,6 +310,7 @@ const SERVER_KEYS: &[&str] = &[
     "KEY_ENCRYPTION_KEY",
     "KEY_ROTATION_INTERVAL",
     "KEY_PUBLISH_AHEAD",
+    "METRICS_BIND",
 ];
 
 /// Environment variables with the `TESSERA_` prefix that are not settings.
@@ -410,6 +431,7 @@ impl Config {
             }
         }
         check_key_store(&settings, &server)?;
+
         let config = Config {
             settings,
             server,

@@ -132,6 +132,19 @@ impl KeySource {
         }
     }
 
+    /// Counts the keys by state into the `tessera_signing_keys` gauge (the database
+    /// key set does this as it loads).
+    pub async fn record_metrics(&self, current: &KeySet) {
+        if let Ok(keys) = self.list(Some(current)).await {
+            let count = |state| keys.iter().filter(|k| k.state == state).count();
+            tessera_engine::telemetry::signing_keys(
+                count(KeyState::Next),
+                count(KeyState::Active),
+                count(KeyState::Previous),
+            );
+        }
+    }
+
     /// Makes a key of `alg`: published (verifying) first, signing after a rotation.
     pub async fn generate(&self, alg: Algorithm) -> Result<KeyInfo> {
         match self {
@@ -220,7 +233,10 @@ impl KeySource {
                 }
                 seen = now;
                 match source.apply(&config, &tessera).await {
-                    Ok(()) => tracing::info!(forced, "reloaded the signing keys"),
+                    Ok(()) => {
+                        source.record_metrics(&tessera.tokens().keys()).await;
+                        tracing::info!(forced, "reloaded the signing keys");
+                    }
                     Err(e) => tracing::warn!(
                         error = %e,
                         "could not reload the signing keys; keeping the keys in use"

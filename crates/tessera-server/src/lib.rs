@@ -21,6 +21,7 @@ pub mod error;
 pub mod key_source;
 pub mod keyfile;
 pub mod passwords;
+pub mod prometheus;
 pub mod reviews;
 pub mod serve;
 pub mod spa;

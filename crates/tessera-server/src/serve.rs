@@ -45,6 +45,11 @@ pub fn with_user_cache(
 
 /// Runs the server until SIGINT or SIGTERM; with `demo`, the demo app at `/demo/` too.
 pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> Result<()> {
+    // First, so that what happens from here on is counted.
+    let metrics = match config.server.metrics_bind.as_deref() {
+        Some(addr) if !addr.is_empty() => Some((addr.to_owned(), crate::prometheus::install()?)),
+        _ => None,
+    };
     let db = open_database(&config, data_dir).await?;
     for name in migrate(&db).await? {
         tracing::info!(migration = name, "applied migration");
@@ -69,6 +74,7 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
     });
     let store = with_user_cache(&config, db.store());
     let (key_source, keys) = KeySource::open(&config, store.clone(), data_dir).await?;
+    key_source.record_metrics(&keys).await;
     // Security events (logins, replays, logouts, password changes) go to the audit log
     // the admin page shows, whether or not the page is on.
     let audit = crate::admin::AuditLog::start(store.clone());
@@ -102,6 +108,11 @@ pub async fn serve(config: Config, data_dir: &Path, bind: &str, demo: bool) -> R
     check_cookie_transport(&config, addr)?;
     tracing::info!("Tessera listening on http://{addr}");
     println!("Tessera listening on http://{addr}");
+    if let Some((bind, handle)) = metrics {
+        let at = crate::prometheus::serve(&bind, handle).await?;
+        tracing::info!("metrics on http://{at}/metrics");
+        println!("Metrics on http://{at}/metrics");
+    }
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -21,6 +21,7 @@ mod keys;
 mod layout;
 mod live_keys;
 mod logs;
+mod metrics;
 mod multi_instance;
 mod obtain;
 mod outage;

@@ -44,7 +44,11 @@ async fn replay_is_caught_after_the_upgrade(url: &str) {
     let store = open(url).await.unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        ["0005_tessera_token_tables", "0006_admin", "0007_signing_keys"]
+        [
+            "0005_tessera_token_tables",
+            "0006_admin",
+            "0007_signing_keys"
+        ]
     );
     assert_eq!(
         store.family_of(&token('b').jti).await.unwrap().unwrap().id,
