@@ -65,12 +65,18 @@ impl<U: AuthUser> Tessera<U> {
         } else {
             self.ledger().family_of(jti).await?
         };
-        let family_id = family.as_ref().map(|f| f.id.clone()).or_else(|| {
+        let mut family_id = family.as_ref().map(|f| f.id.clone()).or_else(|| {
             claims
                 .get(SESSION_CLAIM)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         });
+        // Without exactly-once rotation the ledger is not asked to carry the family over:
+        // read it, so the new token belongs to the session of the one it replaces (a
+        // logout with either ends the whole session).
+        if family_id.is_none() && !exactly_once && !jti.is_empty() {
+            family_id = self.ledger().family_of(jti).await?.map(|f| f.id);
+        }
         let mut rotated = claims.clone();
         self.tokens().rotate(&mut rotated);
         if let (Some(abs), Some(f)) = (s.refresh_token_absolute_lifetime, &family) {

@@ -200,3 +200,61 @@ async fn inactive_deleted_and_unparsable_users() {
         .await;
     assert_eq!(r.body, token_not_valid("Token has no 'exp' claim"));
 }
+
+/// Rotation without `BLACKLIST_AFTER_ROTATION` (Simple JWT keeps the old token valid):
+/// the new tokens still belong to the session they came from, so a logout with the newest
+/// ends every token of the session, as README promises, on both databases.
+#[tokio::test]
+async fn rotation_without_blacklisting_keeps_one_session_on_sqlite() {
+    logout_ends_the_rotated_session(false).await;
+}
+
+#[tokio::test]
+async fn rotation_without_blacklisting_keeps_one_session_on_postgres() {
+    logout_ends_the_rotated_session(true).await;
+}
+
+async fn logout_ends_the_rotated_session(pg: bool) {
+    let Some(s) = TestServer::start_either(
+        pg,
+        json!({"ROTATE_REFRESH_TOKENS": true, "BLACKLIST_AFTER_ROTATION": false}),
+    )
+    .await
+    else {
+        return;
+    };
+    s.user("alice", "alice-pass").await;
+    let (_, r1) = s.login("alice", "alice-pass").await;
+    let (_, other) = s.login("alice", "alice-pass").await;
+    s.clock.advance_secs(1);
+    let r2 = s
+        .post("/api/token/refresh/", json!({"refresh": r1}))
+        .await
+        .str("refresh");
+    s.clock.advance_secs(1);
+    let r3 = s
+        .post("/api/token/refresh/", json!({"refresh": r2}))
+        .await
+        .str("refresh");
+    // Simple JWT's semantics without blacklisting: the old token still refreshes.
+    let r = s.post("/api/token/refresh/", json!({"refresh": r1})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = s
+        .post("/api/token/blacklist/", json!({"refresh": r3}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for (name, token) in [("first", &r1), ("second", &r2), ("newest", &r3)] {
+        let r = s
+            .post("/api/token/refresh/", json!({"refresh": token}))
+            .await;
+        assert_eq!(
+            r.status, 401,
+            "the {name} token of the ended session: {:?}",
+            r.body
+        );
+    }
+    let r = s
+        .post("/api/token/refresh/", json!({"refresh": other}))
+        .await;
+    assert_eq!(r.status, 200, "another session goes on: {:?}", r.body);
+}
