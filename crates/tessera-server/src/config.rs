@@ -627,6 +627,17 @@ mod tests {
         }
     }
 
+    /// The example file's `ALGORITHM` comment names every algorithm there is.
+    #[test]
+    fn the_example_file_lists_every_algorithm() {
+        let text = include_str!("../../../tessera.example.toml");
+        let at = text.find("# TESSERA_ALGORITHM:").unwrap();
+        let comment = &text[at..text[at..].find("\nALGORITHM").unwrap() + at];
+        for alg in tessera_core::Algorithm::all() {
+            assert!(comment.contains(alg.name()), "{} is not listed", alg.name());
+        }
+    }
+
     /// README's settings table names every setting (a setting nobody can find is a
     /// setting nobody uses right).
     #[test]
