@@ -15,6 +15,7 @@ use tessera_engine::Error as Domain;
 use crate::auth::Authenticated;
 use crate::body::Fields;
 use crate::error::{ApiError, Rejection};
+use crate::openapi::{SessionInfo, SessionUser};
 use crate::state::AuthState;
 
 /// The seconds from now until `exp`.
@@ -30,7 +31,7 @@ fn minted<U: AuthUser>(t: &AuthState<U>, raw: &str) -> Result<Claims, ApiError> 
 }
 
 /// A 200 JSON answer that carries credentials: never cached.
-fn no_store(status: StatusCode, body: Value) -> Response {
+fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     let mut resp = (status, Json(body)).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -270,26 +271,29 @@ pub(crate) async fn session<U: AuthUser>(
         browser_only(&t)?;
         let jar = t.cookies().read(&headers)?;
         let Some(raw) = jar.refresh.as_deref() else {
-            return Ok(no_store(StatusCode::OK, json!({"authenticated": false})));
+            return Ok(no_store(StatusCode::OK, signed_out()));
         };
         match t.browser_session(raw).await {
             Ok(s) => {
                 let csrf = t.csrf_token(&s.session_id)?;
                 let mut resp = no_store(
                     StatusCode::OK,
-                    json!({
-                        "authenticated": true,
-                        "user": {"id": s.user_id, "username": s.user.username()},
-                        "expires": s.expires_at,
-                        "csrf": csrf.as_str(),
-                    }),
+                    SessionInfo {
+                        authenticated: true,
+                        user: Some(SessionUser {
+                            id: s.user_id,
+                            username: s.user.username().to_owned(),
+                        }),
+                        expires: Some(s.expires_at),
+                        csrf: Some(csrf.clone()),
+                    },
                 );
                 t.cookies()
                     .set_csrf(resp.headers_mut(), &csrf, max_age(&t, s.expires_at));
                 Ok(resp)
             }
             Err(e) if e.is_credential_error() || matches!(e, Domain::Token(_)) => {
-                let mut resp = no_store(StatusCode::OK, json!({"authenticated": false}));
+                let mut resp = no_store(StatusCode::OK, signed_out());
                 t.cookies().clear_all(resp.headers_mut());
                 Ok(resp)
             }
@@ -298,4 +302,14 @@ pub(crate) async fn session<U: AuthUser>(
     };
     run.await
         .unwrap_or_else(|e: ApiError| e.into_response_with(t.challenge()))
+}
+
+/// The session answer without a session.
+fn signed_out() -> SessionInfo {
+    SessionInfo {
+        authenticated: false,
+        user: None,
+        expires: None,
+        csrf: None,
+    }
 }

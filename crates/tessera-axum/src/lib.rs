@@ -63,6 +63,7 @@ pub use endpoints::{Endpoint, Endpoints, normalize_path};
 pub use error::{ApiError, DATABASE_ERRORS, Rejection};
 pub use header::{RawToken, raw_token};
 pub use layer::{Security, SecurityLayer};
+pub mod openapi;
 pub use routes::{
     allow_header, blacklist_all_route, blacklist_route, jwks_route, logout_all_route, logout_route,
     obtain_pair_route, obtain_sliding_route, options_metadata, pair_check_route, refresh_route,

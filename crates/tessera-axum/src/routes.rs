@@ -24,12 +24,13 @@ use crate::browser::{logout as browser_logout, logout_all as browser_logout_all}
 use crate::client_ip::ClientIp;
 use crate::endpoints::{Endpoint, Endpoints};
 use crate::error::{ApiError, Rejection};
+use crate::openapi::{Empty, PairCheck, Refreshed, SlidingToken, TokenPair};
 use crate::state::AuthState;
 
 type ApiResult = Result<Response, ApiError>;
 
 /// A 200 JSON answer that carries tokens: never cached (RFC 6749 §5.1).
-fn token_response(body: Value) -> Response {
+fn token_response(body: impl serde::Serialize) -> Response {
     let mut resp = (StatusCode::OK, Json(body)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -281,9 +282,10 @@ async fn obtain_pair_inner<U: AuthUser>(
     if t.cookies().enabled() {
         return crate::browser::obtained(t, &pair.refresh, &pair.access);
     }
-    Ok(token_response(
-        json!({"refresh": pair.refresh, "access": pair.access}),
-    ))
+    Ok(token_response(TokenPair {
+        refresh: pair.refresh,
+        access: pair.access,
+    }))
 }
 
 /// `POST /api/token/sliding/`: `{username, password}` → `{token}`.
@@ -299,7 +301,7 @@ async fn obtain_sliding_inner<U: AuthUser>(
     if t.cookies().mode == tessera_core::CookieMode::Full {
         return crate::browser::obtained_sliding(t, &token);
     }
-    Ok(token_response(json!({"token": token})))
+    Ok(token_response(SlidingToken { token }))
 }
 
 /// `POST /api/token/refresh/`: `{refresh}` → `{access}` (+ `refresh` with rotation).
@@ -321,9 +323,9 @@ async fn refresh_inner<U: AuthUser>(
         }
         r => r?,
     };
-    Ok(token_response(match refreshed.refresh {
-        Some(refresh) => json!({"access": refreshed.access, "refresh": refresh}),
-        None => json!({"access": refreshed.access}),
+    Ok(token_response(Refreshed {
+        access: refreshed.access,
+        refresh: refreshed.refresh,
     }))
 }
 
@@ -332,7 +334,7 @@ async fn refresh_inner<U: AuthUser>(
 async fn verify_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "token")?;
     match t.verify(&raw).await {
-        Ok(()) => Ok(Json(json!({})).into_response()),
+        Ok(()) => Ok(Json(Empty {}).into_response()),
         Err(Domain::Token(tessera_core::Error::Blacklisted)) => {
             let mut errors = serde_json::Map::new();
             errors.insert("non_field_errors".into(), json!(["Token is blacklisted"]));
@@ -346,7 +348,7 @@ async fn verify_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResul
 async fn blacklist_inner<U: AuthUser>(t: &AuthState<U>, fields: Fields) -> ApiResult {
     let raw = one_field(&fields, "refresh")?;
     t.blacklist(&raw).await?;
-    Ok(Json(json!({})).into_response())
+    Ok(Json(Empty {}).into_response())
 }
 
 /// `POST /api/token/blacklist/all/` (authenticated): logout everywhere.
@@ -359,7 +361,7 @@ async fn blacklist_all<U: AuthUser>(
         Err(rejection) => return rejection.into_response(),
     };
     match t.logout_everywhere(&auth.user).await {
-        Ok(_) => Json(json!({})).into_response(),
+        Ok(_) => Json(Empty {}).into_response(),
         Err(e) => ApiError::from(e).into_response_with(t.challenge()),
     }
 }
@@ -374,9 +376,9 @@ async fn refresh_sliding_inner<U: AuthUser>(
         return Ok(crate::browser::refresh_sliding_from_cookie(t, &headers).await);
     }
     let raw = one_field(&fields, "token")?;
-    Ok(token_response(
-        json!({"token": t.refresh_sliding(&raw).await?}),
-    ))
+    Ok(token_response(SlidingToken {
+        token: t.refresh_sliding(&raw).await?,
+    }))
 }
 
 /// `POST /api/token/valid/`: which of the client's two tokens is bad. The access token
@@ -437,5 +439,9 @@ async fn pair_check_inner<U: AuthUser>(
             },
         ),
     };
-    Ok((status, Json(json!({"detail": detail, "code": code}))).into_response())
+    let body = PairCheck {
+        detail: detail.into(),
+        code: code.into(),
+    };
+    Ok((status, Json(body)).into_response())
 }

@@ -90,6 +90,9 @@ pub fn build_with(
     if let Some(path) = &routes.me_password {
         api = with_and_without_slash(api, path, password_route());
     }
+    if let Some(path) = &routes.schema {
+        api = with_and_without_slash(api, path, schema_route(crate::schema::document(config)?));
+    }
     let header_name = auth.header_name().clone();
     let security = SecurityLayer::from_settings(auth.settings());
     let prefix = format!("/{}", server.api_prefix.trim_matches('/'));
@@ -207,6 +210,25 @@ where
         },
     )
     .layer(allow_header(allow))
+}
+
+/// `GET /api/schema/`: the OpenAPI document, built once (the configuration is fixed).
+fn schema_route(doc: Value) -> MethodRouter<AppState> {
+    let body = std::sync::Arc::new(doc.to_string());
+    get(move || {
+        let body = body.clone();
+        async move {
+            let mut r = (StatusCode::OK, (*body).clone()).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+    })
+    .options(|| async { options_metadata("Schema", &["GET", "HEAD", "OPTIONS"]) })
+    .fallback(not_allowed("GET, HEAD, OPTIONS"))
+    .layer(allow_header("GET, HEAD, OPTIONS"))
 }
 
 fn health_route() -> MethodRouter<AppState> {

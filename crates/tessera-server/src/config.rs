@@ -71,7 +71,7 @@ pub struct ServerConfig {
     /// off, e.g. `{ obtain_pair = "auth/login/", obtain_sliding = false }`. Names: the
     /// token endpoints (`obtain_pair`, `refresh`, `verify`, `blacklist`,
     /// `blacklist_all`, `obtain_sliding`, `refresh_sliding`, `pair_check`, `jwks`) and the
-    /// server's (`me`, `me_password`, `reviews`, `health`, `ready`).
+    /// server's (`me`, `me_password`, `reviews`, `health`, `ready`, `schema`).
     #[serde(rename = "ENDPOINTS", default)]
     pub endpoints: std::collections::BTreeMap<String, NameOrOff>,
     /// `ADMIN_ENABLED` (true): `tessera serve` serves the admin page.
@@ -215,6 +215,8 @@ pub struct ServerRoutes {
     pub health: Option<String>,
     /// `ready/`: readiness (database reachable, schema current).
     pub ready: Option<String>,
+    /// `schema/`: the OpenAPI document.
+    pub schema: Option<String>,
 }
 
 /// A `USER_COLUMNS` or `ENDPOINTS` value: a name (a column, a path), or `false` for
@@ -457,6 +459,7 @@ impl Config {
             reviews: Some("/reviews/".into()),
             health: Some("/health/".into()),
             ready: Some("/ready/".into()),
+            schema: Some("/schema/".into()),
         };
         for (name, value) in &self.server.endpoints {
             let path = match value {
@@ -478,11 +481,12 @@ impl Config {
                 "reviews" => &mut server.reviews,
                 "health" => &mut server.health,
                 "ready" => &mut server.ready,
+                "schema" => &mut server.schema,
                 _ => {
                     let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
                     return Err(Error::Config(format!(
                         "ENDPOINTS: no endpoint is named {name:?} (one of {}, me, me_password, \
-                         reviews, health, ready)",
+                         reviews, health, ready, schema)",
                         names.join(", ")
                     )));
                 }
@@ -499,6 +503,7 @@ impl Config {
             ("reviews", &server.reviews),
             ("health", &server.health),
             ("ready", &server.ready),
+            ("schema", &server.schema),
         ];
         let all = tokens
             .enabled()

@@ -23,5 +23,6 @@ pub mod keyfile;
 pub mod passwords;
 pub mod prometheus;
 pub mod reviews;
+pub mod schema;
 pub mod serve;
 pub mod spa;

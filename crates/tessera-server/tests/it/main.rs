@@ -28,6 +28,7 @@ mod outage;
 mod pair_check;
 mod protected;
 mod refresh;
+mod schema;
 mod sessions;
 mod settings_variants;
 mod sliding;
