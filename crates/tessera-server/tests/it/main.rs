@@ -14,6 +14,7 @@ mod concurrency;
 mod cookie_mode;
 mod custom_users;
 mod db_copy;
+mod docs;
 mod durability;
 mod hardening;
 mod hostile_strings;
