@@ -63,12 +63,15 @@ fn links_to_files_of_the_repository_lead_to_them() {
     assert!(checked > 10, "only {checked} links found");
 }
 
+/// A failing command: its arguments, its standard input, its extra environment.
+type Case<'a> = (&'a [&'a str], Option<&'a str>, &'a [(&'a str, &'a str)]);
+
 #[test]
 fn cli_errors_are_one_clean_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let env = [("TESSERA_LOG", "off")];
-    let cases: &[(&[&str], Option<&str>, &[(&str, &str)])] = &[
+    let cases: &[Case] = &[
         (
             &["changepassword", "nobody", "--password-stdin"],
             Some("x\n"),
