@@ -307,23 +307,13 @@ fn of_key_set(keys: &KeySet) -> Vec<KeyInfo> {
         .collect()
 }
 
-/// The manifest's keys with the database set's states: keys made after the active one
-/// wait (`next`, the one `rotate` promotes), older ones verify (`previous`).
+/// The manifest's keys with the database set's states ([`keyfile::states`]).
 fn file_infos(m: &keyfile::Manifest) -> Vec<KeyInfo> {
-    let active_at = m
-        .keys
-        .iter()
-        .find(|k| k.status == "active")
-        .map_or(i64::MAX, |k| k.created_at);
     m.keys
         .iter()
-        .filter_map(|k| {
+        .zip(keyfile::states(m))
+        .filter_map(|(k, state)| {
             let alg = Algorithm::from_name(&k.alg)?;
-            let state = match (k.status.as_str(), k.created_at >= active_at) {
-                ("active", _) => KeyState::Active,
-                (_, true) => KeyState::Next,
-                _ => KeyState::Previous,
-            };
             Some(KeyInfo {
                 kid: k.kid.clone(),
                 alg,

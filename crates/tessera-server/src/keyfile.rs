@@ -395,24 +395,15 @@ pub fn importable(data_dir: &Path) -> Result<Vec<tessera_engine::ImportedKey>> {
             accepts_tokens_without_kid: true,
         }]);
     }
-    let active_at = m
-        .keys
-        .iter()
-        .find(|k| k.status == "active")
-        .map_or(i64::MAX, |k| k.created_at);
     m.keys
         .iter()
-        .map(|e| {
+        .zip(states(&m))
+        .map(|(e, state)| {
             let alg = Algorithm::from_name(&e.alg).ok_or_else(|| {
                 Error::Config(format!("key {}: unknown algorithm {}", e.kid, e.alg))
             })?;
             let private = fs::read_to_string(dir.join(&e.file))
                 .map_err(Error::io(format!("reading key {}", e.kid)))?;
-            let state = match (e.status.as_str(), e.created_at >= active_at) {
-                ("active", _) => KeyState::Active,
-                (_, true) => KeyState::Next,
-                _ => KeyState::Previous,
-            };
             Ok(ImportedKey {
                 kid: e.kid.clone(),
                 alg,
@@ -421,6 +412,26 @@ pub fn importable(data_dir: &Path) -> Result<Vec<tessera_engine::ImportedKey>> {
                 state,
                 accepts_tokens_without_kid: e.accepts_tokens_without_kid,
             })
+        })
+        .collect()
+}
+
+/// The manifest's keys in the database key set's terms, in order: keys made after the
+/// active one wait (`next`: `rotate` promotes the newest), older ones verify
+/// (`previous`).
+pub fn states(m: &Manifest) -> Vec<tessera_engine::KeyState> {
+    use tessera_engine::KeyState;
+    let active_at = m
+        .keys
+        .iter()
+        .find(|k| k.status == "active")
+        .map_or(i64::MAX, |k| k.created_at);
+    m.keys
+        .iter()
+        .map(|k| match (k.status.as_str(), k.created_at >= active_at) {
+            ("active", _) => KeyState::Active,
+            (_, true) => KeyState::Next,
+            _ => KeyState::Previous,
         })
         .collect()
 }

@@ -17,6 +17,18 @@ struct Ring {
     _dir: tempfile::TempDir,
 }
 
+/// Keys retire an hour after being replaced; scheduled keys are published ten minutes
+/// ahead.
+fn config(encryption_key: &[u8], rotation: Option<i64>) -> KeyRingConfig {
+    KeyRingConfig {
+        encryption_key: encryption_key.to_vec(),
+        retire_after: 3600,
+        rotation_interval: rotation,
+        publish_ahead: 600,
+        algorithm: Algorithm::ES256,
+    }
+}
+
 async fn ring(rotation: Option<i64>) -> Ring {
     let dir = tempfile::tempdir().unwrap();
     let store = tessera_store::open(&format!("sqlite://{}/k.sqlite3", dir.path().display()))
@@ -26,13 +38,7 @@ async fn ring(rotation: Option<i64>) -> Ring {
     let clock = ManualClock::now();
     let ring = KeyRing::new(
         store.clone(),
-        KeyRingConfig {
-            encryption_key: SECRET.to_vec(),
-            retire_after: 3600,
-            rotation_interval: rotation,
-            publish_ahead: 600,
-            algorithm: Algorithm::ES256,
-        },
+        config(SECRET, rotation),
         Arc::new(clock.clone()),
     )
     .unwrap();
@@ -168,13 +174,7 @@ async fn sealed_keys_open_only_with_their_key_and_row() {
 
     let other = KeyRing::new(
         r.store.clone(),
-        KeyRingConfig {
-            encryption_key: b"another key-encryption key, 32 bytes+".to_vec(),
-            retire_after: 3600,
-            rotation_interval: None,
-            publish_ahead: 600,
-            algorithm: Algorithm::ES256,
-        },
+        config(b"another key-encryption key, 32 bytes+", None),
         Arc::new(r.clock.clone()),
     )
     .unwrap();
@@ -194,13 +194,7 @@ async fn sealed_keys_open_only_with_their_key_and_row() {
     r.store.add_signing_key(&moved, None).await.unwrap();
     let fresh = KeyRing::new(
         r.store.clone(),
-        KeyRingConfig {
-            encryption_key: SECRET.to_vec(),
-            retire_after: 3600,
-            rotation_interval: None,
-            publish_ahead: 600,
-            algorithm: Algorithm::ES256,
-        },
+        config(SECRET, None),
         Arc::new(r.clock.clone()),
     )
     .unwrap();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cli::{client, create_alice, post, serve, tessera, text};
+use crate::multi_instance::login;
 use crate::support::{drop_pg_database, parts, pg_database, sql_has_rows};
 
 const KEK: &str = "an operator's key-encryption key, 32+ bytes";
@@ -36,19 +37,6 @@ where
         assert!(Instant::now() < deadline, "not within {secs} s: {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn login(base: &str) -> (String, String) {
-    let (st, body) = post(
-        &format!("{base}/api/token/"),
-        json!({"username": "alice", "password": "alice-pass"}),
-    )
-    .await;
-    assert_eq!(st, 200, "{body}");
-    (
-        body["access"].as_str().unwrap().to_owned(),
-        body["refresh"].as_str().unwrap().to_owned(),
-    )
 }
 
 fn kid(token: &str) -> String {

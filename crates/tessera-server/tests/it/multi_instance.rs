@@ -65,7 +65,8 @@ async fn two_instances() -> Option<Instances> {
     })
 }
 
-async fn login(base: &str) -> (String, String) {
+/// Logs alice in at `base`: (access, refresh).
+pub(crate) async fn login(base: &str) -> (String, String) {
     let (st, body) = post(
         &format!("{base}/api/token/"),
         json!({"username": "alice", "password": "alice-pass"}),
