@@ -49,7 +49,7 @@ impl<U: AuthUser> Tessera<U> {
     /// the token was issued under.
     pub async fn authenticate(&self, raw: &[u8]) -> Result<Identity<U>> {
         let outcome = self.authenticate_bearer(raw).await;
-        crate::telemetry::verification("authenticate", &outcome);
+        crate::telemetry::verification(crate::telemetry::Flow::Authenticate, &outcome);
         outcome
     }
 
@@ -63,7 +63,7 @@ impl<U: AuthUser> Tessera<U> {
     /// deactivated user keeps access until the token expires.
     pub async fn authenticate_stateless(&self, raw: &[u8]) -> Result<StatelessIdentity> {
         let outcome = self.stateless_identity(raw).await;
-        crate::telemetry::verification("authenticate", &outcome);
+        crate::telemetry::verification(crate::telemetry::Flow::Authenticate, &outcome);
         outcome
     }
 
@@ -85,7 +85,7 @@ impl<U: AuthUser> Tessera<U> {
     /// [`tessera_core::Error::Blacklisted`].
     pub async fn verify(&self, raw: &str) -> Result<()> {
         let outcome = self.verify_token(raw).await;
-        crate::telemetry::verification("verify", &outcome);
+        crate::telemetry::verification(crate::telemetry::Flow::Verify, &outcome);
         outcome
     }
 

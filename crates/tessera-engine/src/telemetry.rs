@@ -9,6 +9,8 @@
 
 use std::time::Instant;
 
+use metrics::{Key, Label, Metadata};
+
 use crate::error::Error;
 
 /// `tessera_logins_total{result}`.
@@ -64,22 +66,51 @@ pub fn describe_metrics() {
     );
 }
 
+/// Counts one event under a key built at compile time: no allocation and no hashing of
+/// label strings per request (what the `counter!` macro does with run-time label values),
+/// and next to nothing when no recorder is installed.
+fn count(key: &'static Key) {
+    static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+    metrics::with_recorder(|r| r.register_counter(key, &METADATA)).increment(1);
+}
+
+/// `name{label=value}` as a compile-time key.
+macro_rules! keyed {
+    ($name:expr, $( $label:literal = $value:literal ),+) => {{
+        static LABELS: [Label; [$($label),+].len()] =
+            [$(Label::from_static_parts($label, $value)),+];
+        static KEY: Key = Key::from_static_parts($name, &LABELS);
+        &KEY
+    }};
+}
+
 /// A login's outcome.
 pub(crate) fn login(result: &'static str) {
-    metrics::counter!(LOGINS, "result" => result).increment(1);
+    count(match result {
+        "ok" => keyed!(LOGINS, "result" = "ok"),
+        "bad_credentials" => keyed!(LOGINS, "result" = "bad_credentials"),
+        "inactive" => keyed!(LOGINS, "result" = "inactive"),
+        "throttled" => keyed!(LOGINS, "result" = "throttled"),
+        "busy" => keyed!(LOGINS, "result" = "busy"),
+        _ => keyed!(LOGINS, "result" = "error"),
+    });
 }
 
 /// A refresh's outcome, from its result.
 pub(crate) fn refresh<T>(outcome: &Result<T, Error>) {
-    let result = match outcome {
-        Ok(_) => "ok",
-        Err(Error::TokenReused) => "reused",
-        Err(Error::Token(tessera_core::Error::ExpiredToken)) => "expired",
-        Err(Error::Token(tessera_core::Error::Blacklisted)) => "blacklisted",
-        Err(e) if e.is_credential_error() => "invalid",
-        Err(_) => "error",
-    };
-    metrics::counter!(REFRESHES, "result" => result).increment(1);
+    count(match outcome {
+        Ok(_) => keyed!(REFRESHES, "result" = "ok"),
+        Err(Error::TokenReused) => keyed!(REFRESHES, "result" = "reused"),
+        Err(Error::Token(tessera_core::Error::ExpiredToken)) => {
+            keyed!(REFRESHES, "result" = "expired")
+        }
+        Err(Error::Token(tessera_core::Error::Blacklisted)) => {
+            keyed!(REFRESHES, "result" = "blacklisted")
+        }
+        Err(e) if e.is_credential_error() => keyed!(REFRESHES, "result" = "invalid"),
+        Err(_) => keyed!(REFRESHES, "result" = "error"),
+    });
 }
 
 /// A replayed refresh token was caught.
@@ -92,14 +123,37 @@ pub(crate) fn sessions_revoked(n: usize) {
     metrics::counter!(SESSIONS_REVOKED).increment(u64::try_from(n).unwrap_or(u64::MAX));
 }
 
-/// A token check's outcome; `flow` is `verify` or `authenticate`.
-pub(crate) fn verification<T>(flow: &'static str, outcome: &Result<T, Error>) {
-    let result = match outcome {
-        Ok(_) => "ok",
-        Err(e) if e.is_credential_error() => "invalid",
-        Err(_) => "error",
-    };
-    metrics::counter!(VERIFICATIONS, "flow" => flow, "result" => result).increment(1);
+/// Which token check: the verify endpoint, or a protected route's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Flow {
+    Verify,
+    Authenticate,
+}
+
+/// A token check's outcome.
+pub(crate) fn verification<T>(flow: Flow, outcome: &Result<T, Error>) {
+    let (ok, invalid) = (
+        outcome.is_ok(),
+        matches!(outcome, Err(e) if e.is_credential_error()),
+    );
+    count(match (flow, ok, invalid) {
+        (Flow::Verify, true, _) => keyed!(VERIFICATIONS, "flow" = "verify", "result" = "ok"),
+        (Flow::Verify, false, true) => {
+            keyed!(VERIFICATIONS, "flow" = "verify", "result" = "invalid")
+        }
+        (Flow::Verify, false, false) => {
+            keyed!(VERIFICATIONS, "flow" = "verify", "result" = "error")
+        }
+        (Flow::Authenticate, true, _) => {
+            keyed!(VERIFICATIONS, "flow" = "authenticate", "result" = "ok")
+        }
+        (Flow::Authenticate, false, true) => {
+            keyed!(VERIFICATIONS, "flow" = "authenticate", "result" = "invalid")
+        }
+        (Flow::Authenticate, false, false) => {
+            keyed!(VERIFICATIONS, "flow" = "authenticate", "result" = "error")
+        }
+    });
 }
 
 /// One hash waiting for a slot: counted in the queue gauge while it lives.
