@@ -335,22 +335,22 @@ impl ApiDoc {
         let op = common_errors(op);
         let mut responses = Map::new();
         for (status, schemas) in &op.responses {
+            let mut response = json!({ "description": status_text(*status) });
+            // An answer with no schema (304) has no body.
             let schema = match schemas.as_slice() {
-                [one] => one.clone(),
-                many => json!({ "anyOf": many }),
+                [] => None,
+                [one] => Some(one.clone()),
+                many => Some(json!({ "anyOf": many })),
             };
-            let media = if (200..300).contains(status) {
-                op.media_type
-            } else {
-                "application/json"
-            };
-            responses.insert(
-                status.to_string(),
-                json!({
-                    "description": status_text(*status),
-                    "content": { media: { "schema": schema } },
-                }),
-            );
+            if let Some(schema) = schema {
+                let media = if (200..300).contains(status) {
+                    op.media_type
+                } else {
+                    "application/json"
+                };
+                response["content"] = json!({ media: { "schema": schema } });
+            }
+            responses.insert(status.to_string(), response);
         }
         let mut operation = json!({
             "summary": op.summary,
@@ -485,32 +485,10 @@ impl ApiDoc {
 
     /// The document as JSON.
     pub fn to_json(&self) -> Value {
-        let mut paths = self.paths.clone();
-        // An answer with no schema list (304) has no body.
-        for item in paths.values_mut() {
-            if let Some(ops) = item.as_object_mut() {
-                for op in ops.values_mut() {
-                    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut)
-                    {
-                        for (_, r) in responses.iter_mut() {
-                            let empty = r["content"]
-                                .as_object()
-                                .and_then(|c| c.values().next())
-                                .and_then(|m| m["schema"].get("anyOf"))
-                                .and_then(Value::as_array)
-                                .is_some_and(Vec::is_empty);
-                            if empty {
-                                r.as_object_mut().map(|o| o.remove("content"));
-                            }
-                        }
-                    }
-                }
-            }
-        }
         json!({
             "openapi": "3.1.0",
             "info": { "title": self.title, "version": self.version },
-            "paths": paths,
+            "paths": self.paths,
             "components": {
                 "schemas": self.schemas,
                 "securitySchemes": {

@@ -7,7 +7,9 @@ use tessera_core::AuthUser;
 
 use crate::engine::Tessera;
 use crate::error::{Error, FieldProblem, Result};
+use crate::passwords::Refusal;
 use crate::security::SecurityEvent;
+use crate::telemetry::Login;
 
 /// What the engine knows of the client making a request: the address login throttling
 /// counts against (resolved by the web layer, e.g. from `X-Forwarded-For` of trusted
@@ -81,7 +83,7 @@ impl<U: AuthUser> Tessera<U> {
             Ok(has) => has,
             Err(e) => {
                 self.security_event(SecurityEvent::LoginThrottled, username, client.ip, 0);
-                crate::telemetry::login("throttled");
+                crate::telemetry::login(Login::Throttled);
                 return Err(e);
             }
         };
@@ -89,9 +91,9 @@ impl<U: AuthUser> Tessera<U> {
             Ok(checked) => checked,
             Err(e) => {
                 crate::telemetry::login(if matches!(e, Error::HashingBusy) {
-                    "busy"
+                    Login::Busy
                 } else {
-                    "error"
+                    Login::Error
                 });
                 return Err(e);
             }
@@ -100,8 +102,8 @@ impl<U: AuthUser> Tessera<U> {
             Ok(user) => user,
             Err(refusal) => {
                 crate::telemetry::login(match refusal {
-                    crate::passwords::Refusal::BadCredentials => "bad_credentials",
-                    crate::passwords::Refusal::Inactive => "inactive",
+                    Refusal::BadCredentials => Login::BadCredentials,
+                    Refusal::Inactive => Login::Inactive,
                 });
                 if !keys.is_empty() {
                     self.throttle()
@@ -112,7 +114,7 @@ impl<U: AuthUser> Tessera<U> {
                 return Err(Error::BadCredentials);
             }
         };
-        crate::telemetry::login("ok");
+        crate::telemetry::login(Login::Ok);
         // Only a user with failures on record needs the (fsynced) reset.
         if user_has_failures {
             self.throttle()

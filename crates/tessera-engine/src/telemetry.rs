@@ -85,15 +85,26 @@ macro_rules! keyed {
     }};
 }
 
+/// How a login ended, as the metrics tell them apart (the client is told less).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Login {
+    Ok,
+    BadCredentials,
+    Inactive,
+    Throttled,
+    Busy,
+    Error,
+}
+
 /// A login's outcome.
-pub(crate) fn login(result: &'static str) {
+pub(crate) fn login(result: Login) {
     count(match result {
-        "ok" => keyed!(LOGINS, "result" = "ok"),
-        "bad_credentials" => keyed!(LOGINS, "result" = "bad_credentials"),
-        "inactive" => keyed!(LOGINS, "result" = "inactive"),
-        "throttled" => keyed!(LOGINS, "result" = "throttled"),
-        "busy" => keyed!(LOGINS, "result" = "busy"),
-        _ => keyed!(LOGINS, "result" = "error"),
+        Login::Ok => keyed!(LOGINS, "result" = "ok"),
+        Login::BadCredentials => keyed!(LOGINS, "result" = "bad_credentials"),
+        Login::Inactive => keyed!(LOGINS, "result" = "inactive"),
+        Login::Throttled => keyed!(LOGINS, "result" = "throttled"),
+        Login::Busy => keyed!(LOGINS, "result" = "busy"),
+        Login::Error => keyed!(LOGINS, "result" = "error"),
     });
 }
 
