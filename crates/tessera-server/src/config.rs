@@ -374,8 +374,7 @@ impl Config {
             .into_iter()
             .partition(|(k, _)| SERVER_KEYS.contains(&k.as_str()));
         let settings = Settings::from_json(Value::Object(jwt))?;
-        let server: ServerConfig = serde_json::from_value(Value::Object(server))
-            .map_err(|e| Error::Config(format!("server settings: {e}")))?;
+        let server = server_config(server)?;
         if !(1..=1000).contains(&server.database_max_connections) {
             return Err(Error::Config(
                 "DATABASE_MAX_CONNECTIONS: must be between 1 and 1000".into(),
@@ -574,6 +573,25 @@ impl Config {
         t.date_joined = column("date_joined")?;
         Ok(t)
     }
+}
+
+/// The server's settings; a bad value is named. serde's message says what was wrong but
+/// not where, so on failure each setting is read alone (every one has a default) to find
+/// the one at fault.
+fn server_config(values: Map<String, Value>) -> Result<ServerConfig> {
+    serde_json::from_value(Value::Object(values.clone())).map_err(|e| {
+        let culprit = values.iter().find(|(k, v)| {
+            let mut alone = Map::new();
+            alone.insert((*k).clone(), (*v).clone());
+            serde_json::from_value::<ServerConfig>(Value::Object(alone)).is_err()
+        });
+        match culprit {
+            Some((k, _)) if !e.to_string().contains(k.as_str()) => {
+                Error::Config(format!("invalid setting {k}: {e}"))
+            }
+            _ => Error::Config(format!("server settings: {e}")),
+        }
+    })
 }
 
 /// `KEY_STORE`, `KEY_ENCRYPTION_KEY` and the rotation settings agree with each other.

@@ -91,6 +91,12 @@ fn cli_errors_are_one_clean_line() {
         (&["check"], None, &[("TESSERA_BOGUS", "1")]),
         (&["check"], None, &[("TESSERA_KEY_STORE", "database")]),
         (&["check"], None, &[("TESSERA_METRICS_BIND", "nope")]),
+        (
+            &["check"],
+            None,
+            &[("TESSERA_KEY_ROTATION_INTERVAL", "abc")],
+        ),
+        (&["check"], None, &[("TESSERA_ADMIN_IDLE_TIMEOUT", "1s")]),
         (&["check"], None, &[("TESSERA_DATABASE_URL", "mysql://x")]),
     ];
     for (args, stdin, extra) in cases {
@@ -104,6 +110,14 @@ fn cli_errors_are_one_clean_line() {
             !line.contains('\n'),
             "{args:?}: more than one line: {line:?}"
         );
+        // A bad setting is named in its message.
+        for (name, _) in extra.iter() {
+            let setting = name.trim_start_matches("TESSERA_");
+            assert!(
+                line.contains(setting),
+                "{args:?}: {line:?} does not name {setting}"
+            );
+        }
         let lower = line.to_lowercase();
         assert_eq!(lower.matches("error:").count(), 1, "{args:?}: {line:?}");
         assert!(!line.contains("  "), "{args:?}: a stray space: {line:?}");
