@@ -190,7 +190,13 @@ async fn refresh_mode_in_chromium() {
     assert!(refreshes(&b).await > before, "no silent refresh");
     // With the timer stopped, the token does expire: the next call gets 401, and the
     // page refreshes once and retries.
-    b.run("clearTimeout(session.timer);", json!([])).await;
+    // A refresh under way would arm a new timer when it lands: stop the timer only
+    // while none is.
+    b.wait_for(
+        "the silent refresh stopped",
+        "if (session.inFlight) return false; clearTimeout(session.timer); return true;",
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let before = refreshes(&b).await;
     b.run("document.getElementById('me').textContent = '';", json!([]))
