@@ -82,7 +82,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(limits.max_connections.max(1))
             .acquire_timeout(limits.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let mut users = users;
         users.id_kind = (&mut *pool.acquire().await?)
@@ -90,7 +90,7 @@ impl PgStore {
             .await?;
         let users = Arc::new(UserSql::new(users, Dialect::Postgres));
         let ledger_sql = Arc::new(LedgerSql::new(&users));
-        let rotations = group_commit::start(pool.clone(), ledger_sql.clone());
+        let rotations = group_commit::start(&options, limits.acquire_timeout, ledger_sql.clone());
         Ok(PgStore {
             pool,
             users,
@@ -425,8 +425,8 @@ impl TokenLedger for PgStore {
     ) -> Result<RotateOutcome> {
         // The common case (the old token is on record and unspent) is one statement:
         // blacklist it, carry its family (or start one named after it) over to the new
-        // token, record the new token. It goes to the group committer, which runs the
-        // rotations waiting at the same moment in one transaction with one COMMIT, and
+        // token, record the new token. It goes to the group committer, which sends the
+        // rotations waiting at the same moment as one statement with one commit, and
         // answers once that commit returned. When it wrote nothing, the general
         // algorithm decides (an unrecorded token, a repeat, a replay); a token whose
         // session was revoked meanwhile was spent there without a successor, and the

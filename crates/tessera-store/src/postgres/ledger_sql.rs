@@ -30,8 +30,11 @@ pub(crate) struct LedgerSql {
     /// A login's whole ledger entry (family, row, link) in one statement: `$1` token,
     /// `$2` created, `$3` expires, `$4` user id, `$5` jti, `$6` family, `$7` user key.
     pub outstand_one: Arc<str>,
-    /// A rotation's common case in one statement ([`LedgerSql::rotate_fast`]).
-    pub rotate_fast: Arc<str>,
+    /// The common case of several rotations in one statement, given as arrays (one
+    /// element per rotation): `$1` old jti, `$2` now, then the new token's row as
+    /// [`bind_row`] orders it, `$9` its user key. Answers the (1-based) positions of the
+    /// rotations it made ([`super::group_commit`]).
+    pub rotate_batch: Arc<str>,
 }
 
 impl LedgerSql {
@@ -68,39 +71,49 @@ impl LedgerSql {
             ts!("3"),
             users.existing_user("$4::int8"),
         );
-        let rotate_fast = format!(
-            "WITH b AS (INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
-             SELECT {now}, id FROM token_blacklist_outstandingtoken WHERE jti = $1 \
+        // Column times (microseconds) as timestamps, like `ts!` does for placeholders.
+        let at = |col: &str| format!("(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 microsecond')");
+        let rotate_batch = format!(
+            "WITH j AS (SELECT * FROM unnest($1::varchar[], $2::int8[], $3::text[], \
+             $4::int8[], $5::int8[], $6::int8[], $7::varchar[], $8::varchar[], $9::varchar[]) \
+             WITH ORDINALITY AS j(old_jti, now, token, created, expires, user_id, jti, \
+             family, user_key, n)), \
+             m AS MATERIALIZED (SELECT j.*, o.id AS old_id FROM j \
+             JOIN token_blacklist_outstandingtoken o ON o.jti = j.old_jti), \
+             b AS (INSERT INTO token_blacklist_blacklistedtoken (blacklisted_at, token_id) \
+             SELECT {now}, old_id FROM m ORDER BY old_jti \
              ON CONFLICT (token_id) DO NOTHING RETURNING id, token_id), \
              r AS (INSERT INTO tessera_blacklist_reason (blacklist_id, reason) \
              SELECT id, 'rotated' FROM b), \
-             fam AS (SELECT COALESCE($8::varchar, \
-             (SELECT t.family_id FROM tessera_token t WHERE t.token_id = b.token_id), \
-             $1::varchar) AS id, b.token_id AS old_id FROM b), \
+             fam AS MATERIALIZED (SELECT m.*, COALESCE(m.family, \
+             (SELECT t.family_id FROM tessera_token t WHERE t.token_id = m.old_id), \
+             m.old_jti) AS fid FROM m JOIN b ON b.token_id = m.old_id), \
              nf AS (INSERT INTO tessera_token_family \
              (id, user_id, created_at, revoked_at, user_key) \
-             SELECT fam.id, {family_user}, {created}, NULL, $9 FROM fam \
-             ON CONFLICT (id) DO NOTHING), \
+             SELECT DISTINCT ON (fid) fid, {family_user}, {created}, NULL::timestamptz, user_key \
+             FROM fam ORDER BY fid ON CONFLICT (id) DO NOTHING), \
              ot AS (INSERT INTO tessera_token (token_id, family_id) \
-             SELECT old_id, id FROM fam ON CONFLICT (token_id) DO NOTHING), \
+             SELECT old_id, fid FROM fam ON CONFLICT (token_id) DO NOTHING), \
              o AS (INSERT INTO token_blacklist_outstandingtoken \
              (token, created_at, expires_at, user_id, jti) \
-             SELECT $3, {created}, {expires}, {user}, $7 FROM b \
-             WHERE NOT EXISTS (SELECT 1 FROM tessera_token_family f, fam \
-             WHERE f.id = fam.id AND f.revoked_at IS NOT NULL) \
-             ON CONFLICT (jti) DO NOTHING RETURNING id) \
-             INSERT INTO tessera_token (token_id, family_id) SELECT o.id, fam.id FROM o, fam",
-            now = ts!("2"),
-            created = ts!("4"),
-            expires = ts!("5"),
-            family_user = users.family_user("$6::int8", "NULL::int4"),
-            user = users.existing_user("$6::int8"),
+             SELECT token, {created}, {expires}, {user}, jti FROM fam \
+             WHERE (SELECT f.revoked_at FROM tessera_token_family f WHERE f.id = fam.fid) \
+             IS NULL \
+             ON CONFLICT (jti) DO NOTHING RETURNING id, jti), \
+             t AS (INSERT INTO tessera_token (token_id, family_id) \
+             SELECT o.id, fam.fid FROM o JOIN fam ON fam.jti = o.jti) \
+             SELECT fam.n FROM o JOIN fam ON fam.jti = o.jti",
+            now = at("m.now"),
+            created = at("created"),
+            expires = at("expires"),
+            family_user = users.family_user("fam.user_id", "NULL::int4"),
+            user = users.existing_user("fam.user_id"),
         );
         LedgerSql {
             insert_family: insert_family.into(),
             insert_row: insert_row.into(),
             outstand_one: outstand_one.into(),
-            rotate_fast: rotate_fast.into(),
+            rotate_batch: rotate_batch.into(),
         }
     }
 }

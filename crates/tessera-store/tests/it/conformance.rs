@@ -58,6 +58,7 @@ for_each_store!(
     duplicate_username_is_refused,
     blacklist_is_idempotent_and_survives_user_deletion,
     rotation_is_exactly_once_under_concurrency,
+    concurrent_rotations_of_many_tokens_each_succeed_once,
     flush_removes_only_expired,
     reuse_of_a_rotated_token_revokes_the_family,
     reuse_within_grace_is_refused_without_revoking,
@@ -168,6 +169,80 @@ async fn rotation_is_exactly_once_under_concurrency(store: Arc<dyn Store>) {
         (c.outstanding, c.blacklisted),
         (2, 1),
         "one new token recorded"
+    );
+}
+
+/// Many tokens rotated at once, each presented twice, so rotations gather into shared
+/// batches (PostgreSQL's group committer): every token rotates exactly once, its
+/// successor joins the right family (carried, named after it, or from the ledger), and
+/// a token of a session logged out meanwhile gets no successor.
+async fn concurrent_rotations_of_many_tokens_each_succeed_once(store: Arc<dyn Store>) {
+    const N: usize = 40;
+    let u = store
+        .create_user(&NewUser::new("erin", "!", 0))
+        .await
+        .unwrap()
+        .id
+        .as_int();
+    let mut olds = Vec::new();
+    for i in 0..N {
+        // A third carry their family in the claims, a third only in the ledger, a
+        // third were never recorded (their family is named after them).
+        let t = match i % 3 {
+            0 => in_family(&format!("m{i:02}"), u, &format!("fam{i:02}")),
+            1 => in_family(&format!("m{i:02}"), u, &format!("led{i:02}")),
+            _ => token(&format!("m{i:02}"), u, FAR),
+        };
+        if i % 3 != 2 {
+            store.outstand(&t).await.unwrap();
+        }
+        olds.push(match i % 3 {
+            1 => OutstandingToken {
+                family_id: None,
+                ..t
+            },
+            _ => t,
+        });
+    }
+    let gone = in_family("gone", u, "famgone");
+    store.outstand(&gone).await.unwrap();
+    store.blacklist(&gone, 5).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, old) in olds.iter().chain([&gone]).enumerate() {
+        for copy in ["a", "b"] {
+            let (store, old) = (store.clone(), old.clone());
+            tasks.push(tokio::spawn(async move {
+                let new = token(&format!("{}-{copy}", old.jti), old.user_id, FAR);
+                let outcome = store.rotate(&old, &new, RotationTimes::at(10)).await;
+                (i, new.jti, outcome.unwrap())
+            }));
+        }
+    }
+    let mut successors = vec![Vec::new(); N + 1];
+    for t in tasks {
+        let (i, jti, outcome) = t.await.unwrap();
+        match outcome {
+            RotateOutcome::Rotated => successors[i].push(jti),
+            RotateOutcome::ReusedWithinGrace | RotateOutcome::AlreadyBlacklisted => {}
+            other => panic!("token {i}: unexpected {other:?}"),
+        }
+    }
+    assert!(successors[N].is_empty(), "a logged-out token was rotated");
+    for (i, next) in successors[..N].iter().enumerate() {
+        assert_eq!(next.len(), 1, "token {i} rotated {} times", next.len());
+        let family = store.family_of(&next[0]).await.unwrap().unwrap().id;
+        let want = match i % 3 {
+            0 => format!("fam{i:02}"),
+            1 => format!("led{i:02}"),
+            _ => format!("m{i:02}"),
+        };
+        assert_eq!(family, want, "token {i}");
+        assert!(store.is_blacklisted(&olds[i].jti).await.unwrap());
+    }
+    let c = store.ledger_counts().await.unwrap();
+    assert_eq!(
+        (c.outstanding, c.blacklisted),
+        (2 * N as i64 + 1, N as i64 + 1)
     );
 }
 
