@@ -2,7 +2,7 @@
 //!
 //! Hashing is deliberately slow (tens to hundreds of milliseconds of one core). On the
 //! async workers it would stall token checks; on tokio's blocking pool it competes with
-//! them as an equal. These threads run at a lower scheduling priority (nice 10 on
+//! them as an equal. These threads run at a lower scheduling priority (nice 9 on
 //! Linux), so during a login storm the kernel still gives protected routes and token
 //! refreshes the CPU first, while idle CPU goes to logins. Their number bounds the
 //! hashes in flight (and Argon2's memory).
@@ -64,7 +64,7 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// nice 10 for this thread (best effort: a platform that refuses keeps the default).
+/// nice 9 for this thread (best effort: a platform that refuses keeps the default).
 fn lower_priority() {
     use thread_priority::{ThreadPriority, ThreadPriorityValue};
     if let Ok(value) = ThreadPriorityValue::try_from(25u8) {
