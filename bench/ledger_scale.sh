@@ -4,14 +4,17 @@
 # `tessera flushexpiredtokens` on the large ledger with the server running.
 #   bench/ledger_scale.sh [OUTSTANDING] [DURATION]
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/ledger_scale.sh …
+#   BENCH_BIN=/path/to/tessera bench/ledger_scale.sh …   # another build, not rebuilt
 # Needs wrk, and sqlite3 (or psql with DATABASE_URL); the large database takes a few GiB.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${SHARED:-$ROOT/../shared}"
 ROWS="${1:-10000000}"
 DURATION="${2:-8}"
-cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera"
+if [ -z "${BENCH_BIN:-}" ]; then
+    cargo build --release --bin tessera --manifest-path "$ROOT/Cargo.toml" >&2
+fi
+BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera}"
 WORK="$(mktemp -d)"
 export TESSERA_ROTATE_REFRESH_TOKENS=true TESSERA_BLACKLIST_AFTER_ROTATION=true TESSERA_LOG=warn \
     TESSERA_LOGIN_FAILURES_PER_IP=0
