@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cli::{client, create_alice, tessera, text};
+use crate::support::free_port;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -29,14 +30,6 @@ fn serve_logged(dir: &Path, port: u16, log: &Path, env: &[(&str, &str)]) -> Chil
         .unwrap();
     assert!(line.contains("listening"), "{line}");
     child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn post(url: &str, body: Value) -> Option<(u16, Value)> {

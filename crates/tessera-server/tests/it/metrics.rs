@@ -7,17 +7,9 @@ use std::process::{Command, Stdio};
 use serde_json::json;
 
 use crate::cli::{client, create_alice, post, tessera, text};
+use crate::support::free_port;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-
-/// A free loopback port (bound, then released for the server to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_every_outcome_on_their_own_listener() {
